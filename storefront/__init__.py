@@ -1,0 +1,38 @@
+"""Storefront: a self-hosted e-commerce storefront on Flask.
+
+Read :func:`create_app` top to bottom: it is the whole start-up sequence.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None,
+               plugins: tuple = ()) -> Flask:
+    """Build a Storefront app.
+
+    ``config`` overrides every other configuration layer (see :mod:`storefront.config`);
+    ``plugins`` are extra plugin objects to register (tests and embedding apps use it).
+    """
+    from . import cli, config as configuration, errors, extensions, health, jobs, logs, security
+    from . import sessions, templating
+    from .catalog import bp as catalog_bp
+
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    configuration.load(app, config)              # defaults → instance/config.py → env → argument
+    configuration.check(app)                     # refuse unsafe production settings
+    logs.init_app(app)                           # request ids on responses and log lines
+    extensions.init_app(app)                     # db, migrate, csrf, login, limiter
+    sessions.init_app(app)                       # server-side sessions in the app database
+    jobs.init_app(app)                           # RQ queues, or inline without Redis
+    security.init_app(app)                       # proxy awareness, security headers
+    app.register_blueprint(health.bp)            # core blueprints, listed by hand
+    app.register_blueprint(catalog_bp)
+    templating.init_app(app)                     # themes, theme_static(), filters
+    errors.init_app(app)                         # themed HTML / JSON error pages
+    cli.init_app(app)                            # flask worker, jobs, sessions …
+    return app

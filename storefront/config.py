@@ -1,0 +1,164 @@
+"""Every configuration key Storefront reads, its default, and why it exists.
+
+This module is the single list of knobs. Values are layered, last one wins:
+
+1. the defaults below;
+2. ``instance/config.py`` (a plain Python file, see ``instance/config.example.py``);
+3. environment variables ``STOREFRONT_<KEY>`` (values are parsed as JSON when they
+   can be — ``true``, ``10``, ``["a","b"]`` — and taken as strings otherwise);
+4. the ``config`` mapping passed to :func:`storefront.create_app` (tests use this).
+
+Plugin settings can be overridden per key with ``PLUGIN_<NAME>_<KEY>`` in any layer.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from typing import Any, Mapping
+
+from flask import Flask
+
+ENV_PREFIX = "STOREFRONT_"
+
+#: Shipped so a trial run works; a production app refuses to start with it.
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+#: The project root (where ``themes/`` and ``migrations/`` live in a checkout).
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+DEFAULTS: dict[str, Any] = {
+    # --- core ---------------------------------------------------------------
+    # Signs CSRF tokens and other signed values. Generate one with
+    # `python -c "import secrets; print(secrets.token_hex(32))"`.
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Shown in the header, page titles and e-mails.
+    "STORE_NAME": "Storefront",
+    # ISO 4217 currency of prices; money is stored in its minor units.
+    "STORE_CURRENCY": "EUR",
+    # Babel locale used to format money and dates.
+    "STORE_LOCALE": "en_US",
+    # --- database -------------------------------------------------------------
+    # SQLAlchemy URL. A relative SQLite path lives in the instance folder.
+    # Production: mysql+pymysql://user:pass@host/db?charset=utf8mb4
+    "DATABASE_URL": "sqlite:///storefront.db",
+    # Seconds after which pooled MariaDB connections are recycled (below wait_timeout).
+    "DATABASE_POOL_RECYCLE": 280,
+    # --- redis, jobs ------------------------------------------------------------
+    # Redis URL for jobs, rate limits and cache. Unset: jobs run inline, limits in memory.
+    "REDIS_URL": None,
+    # Queues a `flask worker` listens to, in priority order.
+    "JOBS_QUEUES": ["default", "mail", "search"],
+    # How many times a failed job is retried, and the waits (seconds) between tries.
+    "JOBS_RETRY_INTERVALS": [10, 60, 300],
+    # Seconds a job may run before the worker kills it.
+    "JOBS_TIMEOUT": 600,
+    # --- sessions ---------------------------------------------------------------
+    # Server-side sessions live in the `sessions` table of the app database.
+    "SESSION_COOKIE_NAME": "storefront_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Always mark the cookie Secure. When False it is still Secure on HTTPS requests.
+    "SESSION_COOKIE_SECURE": False,
+    # Lifetime of a session (seconds or timedelta); the periodic job removes older rows.
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    # --- security -------------------------------------------------------------
+    # Largest request body accepted (bytes); larger ones get the 413 page.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # CSRF tokens stay valid as long as the session (no hourly expiry of open forms).
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Content-Security-Policy header. No inline scripts: themes ship .js files.
+    "CONTENT_SECURITY_POLICY": (
+        "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    # Number of trusted reverse proxies in front of the app (X-Forwarded-For/Proto).
+    "PROXY_COUNT": 0,
+    # Default rate limit for every route (health probes are exempt).
+    "RATELIMIT_DEFAULT": "600 per minute",
+    # Limiter storage; unset means REDIS_URL when set, else per-process memory.
+    "RATELIMIT_STORAGE_URI": None,
+    "RATELIMIT_ENABLED": True,
+    # --- logging ---------------------------------------------------------------
+    # "text" for humans, "json" for log shippers. Every line carries the request id.
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # --- themes -----------------------------------------------------------------
+    # Active theme (restart to switch) and the folders searched for themes.
+    "THEME": "default",
+    "THEMES_PATH": [os.path.join(PROJECT_ROOT, "themes")],
+    # --- plugins ---------------------------------------------------------------
+    # Load plugins from the `storefront.plugins` entry-point group.
+    "PLUGINS_AUTOLOAD": True,
+    # Entry-point names never imported (kill switch for a broken plugin).
+    "PLUGINS_BLOCKED": [],
+    # Seconds between checks for plugins enabled/disabled by another process.
+    "PLUGINS_REFRESH_SECONDS": 2,
+}
+
+
+def parse_env_value(raw: str) -> Any:
+    """Read an environment value as JSON when possible (``true``, ``3``), else as text."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        key[len(ENV_PREFIX):]: parse_env_value(value)
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX)
+    }
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Layer the configuration onto ``app.config`` (see the module docstring)."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(environment_overrides(os.environ))
+    app.config.from_mapping(overrides or {})
+    _derive(app)
+
+
+def _derive(app: Flask) -> None:
+    """Fill the library-specific keys from ours, so each knob is set in one place."""
+    cfg = app.config
+    cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
+    if cfg["DATABASE_URL"].startswith(("mysql", "mariadb")):
+        cfg.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            {"pool_pre_ping": True, "pool_recycle": cfg["DATABASE_POOL_RECYCLE"]},
+        )
+    if not cfg.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
+    # When Redis is down the limiter keeps serving, counting in memory meanwhile.
+    cfg.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    cfg.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    cfg.setdefault("RATELIMIT_KEY_PREFIX", "storefront")
+    lifetime = cfg["PERMANENT_SESSION_LIFETIME"]
+    if not isinstance(lifetime, timedelta):
+        cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(lifetime))
+
+
+def is_production(app: Flask) -> bool:
+    return not (app.debug or app.testing)
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot run a store; the message says how to fix it."""
+
+
+def check(app: Flask) -> None:
+    """Refuse to start with settings that are unsafe in production."""
+    if is_production(app) and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise ConfigurationError(
+            "Refusing to start in production with the default SECRET_KEY.\n"
+            "Set one in instance/config.py (SECRET_KEY = \"...\") or in the environment "
+            "(STOREFRONT_SECRET_KEY=...). Generate one with:\n"
+            "    python -c \"import secrets; print(secrets.token_hex(32))\"\n"
+            "For a local trial run use `make demo` or `flask run --debug`."
+        )
