@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     """
     from . import cli, config as configuration, errors, extensions, health, jobs, logs, security
     from . import sessions, templating
+    from .admin import bp as admin_bp
     from .catalog import bp as catalog_bp
 
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
@@ -32,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     security.init_app(app)                       # proxy awareness, security headers
     app.register_blueprint(health.bp)            # core blueprints, listed by hand
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(admin_bp)
     templating.init_app(app)                     # themes, theme_static(), filters
     errors.init_app(app)                         # themed HTML / JSON error pages
     cli.init_app(app)                            # flask worker, jobs, sessions …

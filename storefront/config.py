@@ -79,6 +79,8 @@ DEFAULTS: dict[str, Any] = {
     # Limiter storage; unset means REDIS_URL when set, else per-process memory.
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_ENABLED": True,
+    # Shared staff password for the back office until staff accounts exist; unset = closed.
+    "ADMIN_PASSWORD": None,
     # --- logging ---------------------------------------------------------------
     # "text" for humans, "json" for log shippers. Every line carries the request id.
     "LOG_FORMAT": "text",

@@ -1,0 +1,1 @@
+"""Back-office plugin pages (list, enable/disable, settings)."""
