@@ -5,6 +5,7 @@ Until accounts arrive (the accounts issue), staff sign in with the shared
 """
 from flask import Blueprint
 
-bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
+               static_folder="static")
 
 from . import views, plugins, themes  # noqa: E402,F401  (routes register on bp)
