@@ -18,10 +18,10 @@ Fixtures: ``app_config`` (override it to change the app's config), ``app``, ``cl
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -280,18 +280,26 @@ def app_environment(config: dict[str, Any]) -> dict[str, str]:
 
 @contextmanager
 def serve(config: dict[str, Any], port: int | None = None, workers: int = 1,
-          instance_path: str | None = None) -> Iterator[str]:
+          instance_path: str | None = None, probe_routes: bool = False) -> Iterator[str]:
     """Run the app under gunicorn on 127.0.0.1 in a subprocess; yields its base URL."""
     port = port or free_port()
     env = app_environment(config)
     if instance_path:
         env["STOREFRONT_INSTANCE_PATH"] = instance_path
+    if probe_routes:
+        env[TEST_ROUTES_ENV] = "1"
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
                str(workers), "--access-logfile", "-", "storefront.testing:served_app()"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_file = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(base + "/healthz", process=process)
+        try:
+            wait_for_http(base + "/healthz", process=process)
+        except Exception:
+            log_file.seek(0)
+            sys.stderr.write(log_file.read().decode(errors="replace")[-4000:])
+            raise
         yield base
     finally:
         process.terminate()
@@ -299,13 +307,51 @@ def serve(config: dict[str, Any], port: int | None = None, workers: int = 1,
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log_file.close()
+
+
+TEST_ROUTES_ENV = "STOREFRONT_TEST_ROUTES"
 
 
 def served_app():
-    """App factory for :func:`serve`: config comes from the STOREFRONT_* environment."""
+    """App factory for :func:`serve`: config comes from the STOREFRONT_* environment.
+
+    With ``STOREFRONT_TEST_ROUTES=1`` it also mounts :func:`probe_blueprint`.
+    """
     from . import create_app
 
-    return create_app(instance_path=os.environ.get("STOREFRONT_INSTANCE_PATH"))
+    app = create_app(instance_path=os.environ.get("STOREFRONT_INSTANCE_PATH"))
+    if os.environ.get(TEST_ROUTES_ENV):
+        app.register_blueprint(probe_blueprint())
+    return app
+
+
+def probe_blueprint():
+    """Routes that expose session and rate-limit behaviour to multi-process tests."""
+    from flask import Blueprint, jsonify, request, session
+
+    from .extensions import limiter
+    from .sessions import rotate_session_id
+
+    probe = Blueprint("probe", __name__, url_prefix="/_probe")
+
+    @probe.route("/session", methods=["GET", "POST"])
+    def session_value():
+        if request.method == "POST":
+            session["value"] = request.form["value"]
+        return jsonify(value=session.get("value"))
+
+    @probe.post("/rotate")
+    def rotate():
+        rotate_session_id()
+        return jsonify(value=session.get("value"))
+
+    @probe.get("/limited")
+    @limiter.limit("3 per minute")
+    def limited():
+        return jsonify(ok=True)
+
+    return probe
 
 
 @pytest.fixture(scope="session")
@@ -333,5 +379,3 @@ def browser_page(chromium_path: str):
             browser.close()
 
 
-__all__ = ["ensure_database", "empty_tables", "free_port", "serve", "wait_for_http",
-           "app_environment", "in_ci", "missing_service", "is_mariadb", "shutil"]
