@@ -159,7 +159,12 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         return app
 
     yield build
+    from . import jobs
+
     for app in built:
+        connection = jobs.state(app).connection
+        if connection is not None and hasattr(connection, "close"):
+            connection.close()  # real Redis sockets must not outlive the test
         with app.app_context():
             empty_tables()
             db.session.remove()
