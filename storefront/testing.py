@@ -338,10 +338,11 @@ def probe_blueprint():
     """Routes that expose session and rate-limit behaviour to multi-process tests."""
     from flask import Blueprint, jsonify, request, session
 
-    from .extensions import limiter
+    from .extensions import csrf, limiter
     from .sessions import rotate_session_id
 
     probe = Blueprint("probe", __name__, url_prefix="/_probe")
+    csrf.exempt(probe)  # probes are driven by scripts, not forms
 
     @probe.route("/session", methods=["GET", "POST"])
     def session_value():
