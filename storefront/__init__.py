@@ -4,6 +4,7 @@ Read :func:`create_app` top to bottom: it is the whole start-up sequence.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 from flask import Flask
@@ -17,12 +18,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
 
     ``config`` overrides every other configuration layer (see :mod:`storefront.config`);
     ``plugins`` are extra plugin objects to register (tests and embedding apps use it).
+    The instance folder is ``instance_path``, else ``$STOREFRONT_INSTANCE_PATH``, else
+    ``instance/`` beside the package.
     """
     from . import cli, config as configuration, errors, extensions, health, jobs, logs, security
     from . import sessions, templating
     from .admin import bp as admin_bp
     from .catalog import bp as catalog_bp
 
+    instance_path = instance_path or os.environ.get("STOREFRONT_INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     configuration.load(app, config)              # defaults → instance/config.py → env → argument
     configuration.check(app)                     # refuse unsafe production settings

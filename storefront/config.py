@@ -8,6 +8,9 @@ This module is the single list of knobs. Values are layered, last one wins:
    can be — ``true``, ``10``, ``["a","b"]`` — and taken as strings otherwise);
 4. the ``config`` mapping passed to :func:`storefront.create_app` (tests use this).
 
+The instance folder (holding ``config.py`` and the SQLite database) is ``instance/`` beside
+the package, or ``$STOREFRONT_INSTANCE_PATH``.
+
 Plugin settings can be overridden per key with ``PLUGIN_<NAME>_<KEY>`` in any layer.
 """
 from __future__ import annotations

@@ -328,7 +328,7 @@ def served_app():
     """
     from . import create_app
 
-    app = create_app(instance_path=os.environ.get("STOREFRONT_INSTANCE_PATH"))
+    app = create_app()
     if os.environ.get(TEST_ROUTES_ENV):
         app.register_blueprint(probe_blueprint())
     return app

@@ -20,13 +20,8 @@ def fresh_instance(tmp_path, request):
     env.update(FLASK_APP="storefront", STOREFRONT_INSTANCE_PATH=str(instance))
     for key in ("STOREFRONT_DATABASE_URL", "STOREFRONT_REDIS_URL", "STOREFRONT_SECRET_KEY"):
         env.pop(key, None)
-    # `flask` finds the instance folder next to the package; point it at ours instead.
-    migrate = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from flask_migrate import upgrade; from storefront import create_app; "
-         f"app = create_app(instance_path={str(instance)!r}); ctx = app.app_context(); ctx.push(); "
-         f"upgrade(directory={str(request.config.rootpath / 'migrations')!r})"],
-        env=env, capture_output=True, text=True, timeout=120)
+    migrate = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=request.config.rootpath,
+                             env=env, capture_output=True, text=True, timeout=120)
     assert migrate.returncode == 0, migrate.stderr
     assert (instance / "storefront.db").exists()
     return instance
