@@ -22,9 +22,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     ``instance/`` beside the package.
     """
     from . import cli, config as configuration, errors, extensions, health, jobs, logs, security
-    from . import sessions, templating
+    from . import mail, sessions, templating
     from .admin import bp as admin_bp
+    from .auth import bp as auth_bp, views as auth_views
     from .catalog import bp as catalog_bp
+    from .plugins import manager as plugin_manager
 
     instance_path = instance_path or os.environ.get("STOREFRONT_INSTANCE_PATH") or None
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
@@ -34,11 +36,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     extensions.init_app(app)                     # db, migrate, csrf, login, limiter
     sessions.init_app(app)                       # server-side sessions in the app database
     jobs.init_app(app)                           # RQ queues, or inline without Redis
+    mail.init_app(app)                           # outgoing mail, delivered by jobs
+    auth_views.init_app(app)                     # who is signed in (Flask-Login)
+    plugin_manager.init_app(app, extra=plugins)  # core + installed + extra plugins, live on/off
     security.init_app(app)                       # proxy awareness, security headers
     app.register_blueprint(health.bp)            # core blueprints, listed by hand
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    plugin_manager.register_blueprints(app)      # then the blueprints plugins return
     templating.init_app(app)                     # themes, theme_static(), filters
     errors.init_app(app)                         # themed HTML / JSON error pages
     cli.init_app(app)                            # flask worker, jobs, sessions …
+    plugin_manager.app_ready(app)                # storefront_app_ready: plugins' last word
     return app

@@ -82,8 +82,30 @@ DEFAULTS: dict[str, Any] = {
     # Limiter storage; unset means REDIS_URL when set, else per-process memory.
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_ENABLED": True,
-    # Shared staff password for the back office until staff accounts exist; unset = closed.
-    "ADMIN_PASSWORD": None,
+    # --- accounts and security ---------------------------------------------------
+    # Shortest password accepted; common passwords and the account's e-mail are refused too.
+    "PASSWORD_MIN_LENGTH": 10,
+    # Failed sign-ins before an account is locked; the lock doubles on each further lock.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_SECONDS": 300,
+    # Per-address and per-account limits on sign-in, registration and password reset.
+    "RATELIMIT_AUTH": "10 per minute",
+    # Lifetime (seconds) of e-mail verification and password-reset links.
+    "EMAIL_VERIFICATION_MAX_AGE": 3 * 24 * 3600,
+    "PASSWORD_RESET_MAX_AGE": 3600,
+    "STAFF_INVITATION_MAX_AGE": 7 * 24 * 3600,
+    # Staff and admins must use a TOTP second factor.
+    "MFA_REQUIRED_FOR_STAFF": True,
+    # --- mail ------------------------------------------------------------------
+    # smtp (production), console, outbox (files in instance/outbox) or memory (tests).
+    "MAIL_BACKEND": "outbox",
+    "MAIL_FROM": "Storefront <shop@localhost>",
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
     # --- logging ---------------------------------------------------------------
     # "text" for humans, "json" for log shippers. Every line carries the request id.
     "LOG_FORMAT": "text",
@@ -92,6 +114,14 @@ DEFAULTS: dict[str, Any] = {
     # Active theme (restart to switch) and the folders searched for themes.
     "THEME": "default",
     "THEMES_PATH": [os.path.join(PROJECT_ROOT, "themes")],
+    # Seconds a process trusts what it knows about theme files and theme settings before
+    # looking again: edited, added or deleted templates and static files, and settings saved
+    # in the back office, show on every process within this delay. 0 = check on every use.
+    "THEMES_REFRESH_SECONDS": 2,
+    # Flask's key: let Jinja ask the theme loader whether a cached template is stale. The
+    # loader answers from memory between checks (THEMES_REFRESH_SECONDS), so this is cheap
+    # in production. False = template changes need a restart.
+    "TEMPLATES_AUTO_RELOAD": True,
     # --- plugins ---------------------------------------------------------------
     # Load plugins from the `storefront.plugins` entry-point group.
     "PLUGINS_AUTOLOAD": True,
@@ -99,6 +129,15 @@ DEFAULTS: dict[str, Any] = {
     "PLUGINS_BLOCKED": [],
     # Seconds between checks for plugins enabled/disabled by another process.
     "PLUGINS_REFRESH_SECONDS": 2,
+    # Import paths of plugin modules to load as if installed (developing a plugin
+    # before packaging it; multi-process tests). Safe mode does not skip these.
+    "PLUGINS_EXTRA": [],
+    # In tests (TESTING=True), re-raise a plugin's exception instead of containing it, so
+    # bugs show. Production always contains it. Tests of isolation turn this off.
+    "PLUGINS_RAISE_ERRORS": True,
+    # --- checkout ---------------------------------------------------------------------------
+    # Flat tax rate the core applies when no tax plugin answers ("0.19" = 19 %).
+    "TAX_RATE": "0",
 }
 
 

@@ -48,7 +48,4 @@ def init_app(app) -> None:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    if login_manager._user_callback is None:
-        # Accounts arrive with the auth package; until then nobody is signed in.
-        login_manager.user_loader(lambda user_id: None)
     limiter.init_app(app)

@@ -136,6 +136,7 @@ def base_test_config(database_url: str) -> dict[str, Any]:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
+        "MAIL_BACKEND": "memory",
     }
 
 
@@ -152,6 +153,9 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         config.update(overrides)
         app = create_app(config, instance_path=str(tmp_path_factory.mktemp("instance")),
                          plugins=plugins)
+        # Tests keep one app context open, so requests share its `g`; forget the user
+        # Flask-Login cached there, or one client's sign-in would leak into the next.
+        app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
         with app.app_context():
             db.create_all()
         try:
@@ -172,6 +176,12 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             empty_tables()
             db.session.remove()
             db.engine.dispose()
+
+
+def _forget_cached_user() -> None:
+    from flask import g
+
+    g.pop("_login_user", None)
 
 
 def empty_tables() -> None:
@@ -388,3 +398,129 @@ def browser_page(chromium_path: str):
             browser.close()
 
 
+
+
+# --- plugin authors' kit -------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_plugin_app(make_app: Callable[..., Any]) -> Callable[..., Any]:
+    """Build an app where only the given plugins (and the core) are loaded — other
+    installed plugins stay out, so results are the plugin's own:
+    ``make_plugin_app(storefront_flatrate, STORE_CURRENCY="CHF")``. Works whether the
+    plugin is pip-installed or only importable."""
+
+    def build(*plugins: Any, **config: Any):
+        config.setdefault("PLUGINS_AUTOLOAD", False)
+        return make_app(plugins=plugins, **config)
+
+    return build
+
+
+@pytest.fixture
+def configure_plugin() -> Callable[..., Any]:
+    """Save a plugin's settings as the back office would (validated, all or nothing),
+    in the current app: ``configure_plugin("flatrate", rate_minor=590)``."""
+    from .plugins.settings import save_settings
+
+    def configure(name: str, **values: Any):
+        return save_settings(name, values)
+
+    return configure
+
+
+@pytest.fixture
+def make_shipping_request() -> Callable[..., Any]:
+    """Build a :class:`~storefront.plugins.ShippingRequest`:
+    ``make_shipping_request(country="DE", subtotal="49.30", currency="EUR")``; the cart
+    holds one line worth the subtotal unless ``lines`` are given."""
+    from .money import Money
+    from .plugins.types import Address, Line, ShippingRequest
+
+    def build(country: str = "DE", subtotal: str = "49.30", currency: str = "EUR",
+              lines: tuple = (), weight_grams: int = 500):
+        amount = Money.from_decimal(subtotal, currency)
+        lines = tuple(lines) or (Line("SKU-1", 1, amount, weight_grams=weight_grams),)
+        return ShippingRequest(lines, Address(country), amount)
+
+    return build
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., Any]:
+    """Create an account: ``make_user(role="staff")``. Staff get a second factor (their
+    ``mfa_secret`` is set) unless ``mfa=False``; the password is :data:`TEST_PASSWORD`."""
+    import pyotp
+
+    from .auth.models import User
+    from .auth.passwords import hash_password
+    from .auth.tokens import utcnow
+    from .extensions import db
+
+    counter = iter(range(1, 10_000))
+
+    def build(email: str | None = None, role: str = "customer", password: str = TEST_PASSWORD,
+              verified: bool = True, mfa: bool | None = None, name: str = "Test Person"):
+        mfa = role != "customer" if mfa is None else mfa
+        user = User(email=email or f"user{next(counter)}@example.com", password_hash=hash_password(password),
+                    name=name, role=role, created_at=utcnow(),
+                    email_verified_at=utcnow() if verified else None,
+                    mfa_secret=pyotp.random_base32() if mfa else None, mfa_enabled_at=utcnow() if mfa else None)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return build
+
+
+def totp_for(user) -> str:
+    """A TOTP code the app will accept next for ``user`` (skips an already used step)."""
+    import time
+
+    import pyotp
+
+    totp = pyotp.TOTP(user.mfa_secret)
+    step = int(time.time()) // totp.interval
+    if user.mfa_last_step is not None and user.mfa_last_step >= step:
+        step = user.mfa_last_step + 1
+    return totp.generate_otp(step)
+
+
+@pytest.fixture
+def login() -> Callable[..., Any]:
+    """Sign ``user`` in through the real forms: ``login(client, user)``; completes the
+    TOTP step when the user has one. Returns the final response."""
+    from .extensions import db
+
+    def sign_in(client, user, password: str = TEST_PASSWORD, remember: bool = False):
+        response = client.post("/account/login", data={"email": user.email, "password": password,
+                                                         "remember": "y" if remember else ""})
+        if response.status_code == 302 and "/account/login/verify" in response.location:
+            db.session.refresh(user)
+            response = client.post("/account/login/verify", data={"code": totp_for(user)})
+        assert response.status_code == 302, f"sign-in failed: {response.status_code}"
+        return response
+
+    return sign_in
+
+
+@pytest.fixture
+def staff_client(app, make_user, login):
+    """A test client signed in as a staff member with a second factor."""
+    client = app.test_client()
+    client.user = make_user(role="staff")  # type: ignore[attr-defined]
+    login(client, client.user)
+    return client
+
+
+@pytest.fixture
+def sent_mail(app) -> list:
+    """Messages delivered so far (MAIL_BACKEND=memory), newest last."""
+    from .mail import sent_messages
+
+    return sent_messages(app)

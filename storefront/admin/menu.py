@@ -13,8 +13,27 @@ class AdminLink:
 #: Core back-office pages, in menu order. Feature packages append their pages here.
 CORE_MENU: tuple[AdminLink, ...] = (
     AdminLink("Dashboard", "admin.dashboard"),
+    AdminLink("Theme", "admin.theme"),
+    AdminLink("Plugins", "admin.plugins"),
 )
 
 
 def menu_items() -> list[AdminLink]:
-    return list(CORE_MENU)
+    """The core's pages, then the links enabled plugins contribute (``storefront_admin_menu``).
+
+    A plugin link to an endpoint that does not exist is left out (and logged): one
+    plugin's typo must not break every back-office page.
+    """
+    from flask import current_app
+
+    from ..plugins.manager import collect_answers, contain
+
+    links = list(CORE_MENU)
+    for answer in collect_answers("storefront_admin_menu"):
+        item = answer.value
+        if getattr(item, "endpoint", None) not in current_app.view_functions:
+            contain(answer.plugin, "storefront_admin_menu",
+                    ValueError(f"admin menu item {item!r} names no existing endpoint"))
+            continue
+        links.append(AdminLink(str(item.label), item.endpoint))
+    return links
