@@ -111,7 +111,8 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",
     # --- themes -----------------------------------------------------------------
-    # Active theme (restart to switch) and the folders searched for themes.
+    # Active theme (restart to switch) and the folders searched for themes, first wins
+    # (from the environment: a JSON list, or folders joined with os.pathsep). docs/themes.md
     "THEME": "default",
     "THEMES_PATH": [os.path.join(PROJECT_ROOT, "themes")],
     # Seconds a process trusts what it knows about theme files and theme settings before

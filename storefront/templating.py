@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -464,7 +463,6 @@ class ThemeState:
     settings_source: Callable[[], dict[str, Any]] | None = None
     static_files: dict[str, StaticFile] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
-    _static_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def active(self) -> Theme:
@@ -510,8 +508,7 @@ def find_static(path: str) -> StaticFile | None:
         if known is not None and (known.path, known.mtime, known.size) == (found.path, found.mtime, found.size):
             found.digest = known.digest
         # Only files that exist are remembered, so the cache cannot grow beyond the themes.
-        with theme_state._static_lock:
-            theme_state.static_files[path] = found
+        theme_state.static_files[path] = found
         return found
     theme_state.static_files.pop(path, None)
     return None
@@ -579,6 +576,7 @@ def _cache_for(response: Response, current_version: str) -> Response:
     # Only a URL carrying the version of what is served may be cached for a year: a page
     # rendered by a process that already saw a change can ask one that has not yet.
     if request.args.get("v") == current_version:
+        response.cache_control.no_cache = None  # send_file's default for conditional requests
         response.cache_control.public = True
         response.cache_control.max_age = VERSIONED_MAX_AGE
         response.cache_control.immutable = True

@@ -61,21 +61,28 @@ def check_themes(names: tuple[str, ...], verbose: bool) -> None:
     stale = [o for o in overrides if o.stale]
     shown = overrides if verbose else stale
     if shown:
-        rows = [("theme", "template", "override", "current", "status")]
+        rows = [("theme", "template", "override", "current", "status", "original")]
         for o in shown:
             rows.append((o.theme, o.template, "none" if o.version is None else str(o.version),
                          "?" if o.original_version is None else str(o.original_version),
-                         "STALE" if o.stale else "ok"))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+                         "STALE" if o.stale else "ok", _display_path(o.original_path)))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         for row in rows:
-            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     if stale:
         click.echo(f"\n{len(stale)} override(s) are older than the template they replace. Compare "
-                   "each with its original (the next layer: `flask themes check -v` lists them, "
-                   "originals live in the parent theme or the core), carry the changes over, "
-                   "then set its first line to the current {# template-version: N #}.", err=True)
+                   "each with its original (last column), carry the changes over, then set its "
+                   "first line to the current {# template-version: N #}.", err=True)
         raise SystemExit(1)
     click.echo(f"all {len(overrides)} override(s) are current")
+
+
+def _display_path(path: str | None) -> str:
+    """``path`` relative to the working directory when it is inside it (shorter to read)."""
+    if path is None:
+        return "?"
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 @themes_group.command("new")

@@ -29,6 +29,7 @@ from sqlalchemy import JSON, DateTime, String, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from . import audit
 from .errors import InvalidInput
 from .extensions import db
 
@@ -192,37 +193,44 @@ def load_saved_settings(theme: str, declared: Declarations) -> dict[str, Any]:
     return valid_saved_values(declared, record.values if record else None, theme)
 
 
-def save_theme_settings(theme: str, declared: Declarations, changes: Mapping[str, Any]) -> dict[str, Any]:
+def save_theme_settings(theme: str, declared: Declarations, changes: Mapping[str, Any], *,
+                        actor: Any = None) -> dict[str, Any]:
     """Validate ``changes`` and store them over ``theme``'s saved values; returns the new values.
 
     All or nothing: one bad value raises :class:`ThemeSettingsInvalid` and nothing is saved.
-    Commits.
+    The change is audited (``actor``: the staff member, before and after). Commits.
     """
     cleaned = clean_settings(declared, changes)
-    for attempt in (1, 2):
-        record = db.session.get(ThemeSettingsRecord, theme)
-        if record is None:
-            record = ThemeSettingsRecord(theme=theme, values={})
-            db.session.add(record)
-        # A new dict (not an in-place update) so SQLAlchemy sees the JSON column change.
-        values = {**valid_saved_values(declared, record.values, theme), **cleaned}
-        record.values = values
-        record.updated_at = utcnow()
-        try:
-            db.session.commit()
-            return values
-        except IntegrityError:
-            # Two first saves raced to insert the row; the second becomes an update.
-            db.session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _store(theme, declared, cleaned, actor)
+    except IntegrityError:
+        # Two first saves raced to insert the row; the loser's save becomes an update.
+        db.session.rollback()
+        return _store(theme, declared, cleaned, actor)
 
 
-def reset_theme_settings(theme: str) -> None:
-    """Forget every saved value of ``theme``: its declared defaults apply again. Commits."""
+def _store(theme: str, declared: Declarations, cleaned: dict[str, Any], actor: Any) -> dict[str, Any]:
+    record = db.session.get(ThemeSettingsRecord, theme)
+    if record is None:
+        record = ThemeSettingsRecord(theme=theme, values={})
+        db.session.add(record)
+    before = valid_saved_values(declared, record.values, theme)
+    # A new dict, not an in-place update, so that SQLAlchemy sees the JSON column change.
+    record.values = {**before, **cleaned}
+    record.updated_at = utcnow()
+    audit.record("admin.theme_settings.saved", actor=actor, target_type="theme", target_id=theme,
+                 before=before, after=record.values)
+    db.session.commit()
+    return record.values
+
+
+def reset_theme_settings(theme: str, *, actor: Any = None) -> None:
+    """Forget every saved value of ``theme``: its declared defaults apply again. Audited;
+    commits."""
     record = db.session.get(ThemeSettingsRecord, theme)
     if record is not None:
+        audit.record("admin.theme_settings.reset", actor=actor, target_type="theme", target_id=theme,
+                     before=dict(record.values or {}), after={})
         db.session.delete(record)
         db.session.commit()
 
@@ -243,6 +251,7 @@ class SavedThemeSettings:
         self.refresh_seconds = refresh_seconds
         self.clock = clock
         self._values: dict[str, Any] = {}
+        self._stored: Any = None
         self._next_read = float("-inf")
         self._lock = threading.Lock()
 
@@ -263,7 +272,10 @@ class SavedThemeSettings:
                 stored = connection.execute(
                     select(ThemeSettingsRecord.values).where(ThemeSettingsRecord.theme == self.theme)
                 ).scalar_one_or_none()
-            self._values = valid_saved_values(self.declared, stored, self.theme)
+            if stored != self._stored:
+                # Validate (and log what is dropped) once per change, not once per read.
+                self._values = valid_saved_values(self.declared, stored, self.theme)
+                self._stored = stored
         except SQLAlchemyError:
             log.warning("theme settings of %s could not be read; keeping the last known values",
                         self.theme, exc_info=True)

@@ -1,11 +1,11 @@
 """The back office (not themeable): staff pages under /admin.
 
-Until accounts arrive (the accounts issue), staff sign in with the shared
-``ADMIN_PASSWORD`` from the config; with no password set the back office is closed.
+Only signed-in staff and admins enter (see :mod:`storefront.admin.guard`); every write
+here is recorded in the audit log.
 """
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static")
 
-from . import views, plugins, themes  # noqa: E402,F401  (routes register on bp)
+from . import views, customers, plugins, themes  # noqa: E402,F401  (routes register on bp)

@@ -13,6 +13,9 @@ class AdminLink:
 #: Core back-office pages, in menu order. Feature packages append their pages here.
 CORE_MENU: tuple[AdminLink, ...] = (
     AdminLink("Dashboard", "admin.dashboard"),
+    AdminLink("Customers", "admin.customers"),
+    AdminLink("Staff", "admin.staff"),
+    AdminLink("Audit log", "admin.audit_log"),
     AdminLink("Theme", "admin.theme"),
     AdminLink("Plugins", "admin.plugins"),
 )

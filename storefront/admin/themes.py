@@ -10,6 +10,7 @@ import re
 from typing import Any, Mapping
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from .. import templating
@@ -85,7 +86,7 @@ def theme():
     if request.method == "POST":
         submitted = submitted_settings(declared, request.form)
         try:
-            save_theme_settings(active.name, declared, submitted)
+            save_theme_settings(active.name, declared, submitted, actor=current_user)
         except ThemeSettingsInvalid as exc:
             return _render_theme_page(_redisplayed(declared, current, submitted, exc.errors),
                                       exc.errors), 400
@@ -100,7 +101,7 @@ def theme():
 def reset_theme():
     """Forget the saved settings of the active theme: its declared defaults apply again."""
     theme_state = templating.state()
-    reset_theme_settings(theme_state.active.name)
+    reset_theme_settings(theme_state.active.name, actor=current_user)
     theme_state.saved_settings_changed()
     flash("Theme settings restored to the theme's defaults.", "success")
     return redirect(url_for("admin.theme"))

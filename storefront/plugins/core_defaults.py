@@ -32,6 +32,6 @@ def storefront_calculate_tax(request: TaxRequest) -> TaxResult:
     ``trylast``: any tax plugin that answers is asked first and wins.
     """
     rate = flat_tax_rate()
-    label = f"Tax {rate * 100:g}%" if rate else "Tax"
+    label = f"Tax {(rate * 100).normalize():f}%" if rate else "Tax"
     return TaxResult(lines=tuple(line.total.multiply(rate) for line in request.lines),
                      shipping=request.shipping.multiply(rate), label=label)

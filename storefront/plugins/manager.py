@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import re
 import time
 import types
@@ -619,9 +620,10 @@ def _configure_alembic(config):
     """Flask-Migrate callback: add plugins' version directories to Alembic's search path."""
     extra = migration_dirs(current_app._get_current_object())
     if extra:
-        core = config.get_main_option("version_locations") or \
-            f"{config.get_main_option('script_location')}/versions"
-        config.set_main_option("version_locations", " ".join([core, *extra]))
+        core = os.path.join(config.get_main_option("script_location"), "versions")
+        # Paths may hold spaces: separate them the OS way, and tell Alembic so.
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", os.pathsep.join([core, *extra]))
     return config
 
 

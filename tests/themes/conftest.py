@@ -37,12 +37,12 @@ def make_theme(themes_dir: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def themed_app(make_app, themes_dir: Path) -> Callable[..., Any]:
-    """``themed_app(theme, **config)``: an app whose THEMES_PATH is the temp folder, then the
+    """``themed_app(theme, plugins=(), **config)``: an app whose THEMES_PATH is the temp folder, then the
     shipped themes; theme files are re-checked on every use unless config says otherwise."""
 
-    def build(theme: str = "default", **config: Any):
+    def build(theme: str = "default", plugins: tuple = (), **config: Any):
         config.setdefault("THEMES_REFRESH_SECONDS", 0)
-        return make_app(THEME=theme, THEMES_PATH=[str(themes_dir), SHIPPED_THEMES], **config)
+        return make_app(plugins, THEME=theme, THEMES_PATH=[str(themes_dir), SHIPPED_THEMES], **config)
 
     return build
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from theme_helpers import FakeClock
 
+from storefront.audit import AuditEvent
 from storefront.extensions import db
 from storefront.templating import state, theme_settings
 from storefront.theme_settings import (
@@ -77,7 +78,7 @@ def test_a_colour_is_only_ever_hash_rgb_or_hash_rrggbb(hostile):
 def test_the_back_office_form_saves_one_json_document_per_theme(themed_app, sign_in_staff):
     app = themed_app("harbour")
     client = app.test_client()
-    sign_in_staff(client)
+    staff = sign_in_staff(client)
     form = client.get("/admin/theme")
     assert form.status_code == 200
     page = form.get_data(as_text=True)
@@ -89,6 +90,10 @@ def test_the_back_office_form_saves_one_json_document_per_theme(themed_app, sign
     row = saved_row("harbour")
     assert row.values == {"accent": "#3fa7d6", "accent_contrast": "#000000",
                           "announcement": "Free delivery", "tagline": "Ahoy"}
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "admin.theme_settings.saved")
+                               ).scalar_one()
+    assert event.actor_id == staff.id and event.target_id == "harbour"
+    assert event.before == {} and event.after == row.values
     assert 'value="#3fa7d6"' in client.get("/admin/theme").get_data(as_text=True)
     home = client.get("/").get_data(as_text=True)
     assert "Free delivery" in home and "Ahoy" in home
@@ -136,6 +141,9 @@ def test_restoring_defaults_forgets_the_saved_values(themed_app, sign_in_staff):
                                       "announcement": "", "tagline": "Changed"})
     assert client.post("/admin/theme/reset").status_code == 302
     assert saved_row("harbour") is None
+    reset = db.session.execute(select(AuditEvent).where(AuditEvent.action == "admin.theme_settings.reset")
+                               ).scalar_one()
+    assert reset.before["tagline"] == "Changed" and reset.after == {}
     assert "Goods from the quayside" in client.get("/").get_data(as_text=True)
 
 

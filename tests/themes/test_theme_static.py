@@ -43,6 +43,7 @@ def test_a_versioned_url_is_cached_for_a_year_and_any_other_is_revalidated(theme
     versioned = fetch(client, url)
     assert versioned.status_code == 200
     assert versioned.cache_control.max_age == 365 * 24 * 3600 and versioned.cache_control.immutable
+    assert not versioned.cache_control.no_cache
     for other in ("/theme/css/site.css", "/theme/css/site.css?v=0123456789ab"):
         response = fetch(client, other)
         assert response.status_code == 200
