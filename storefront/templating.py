@@ -269,7 +269,8 @@ class ThemeLoader(BaseLoader):
             start = self.fallback_layer
         return name, min(start, self.fallback_layer)
 
-    def get_source(self, environment: Environment, template: str):
+    def get_source(self, environment: Environment, template: str
+                   ) -> tuple[str, str | None, Callable[[], bool]]:
         name, start = self.split(template)
         found = self.find(environment, name, start)
         self._layer_of[template] = found.layer

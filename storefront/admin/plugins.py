@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..errors import StorefrontError
@@ -36,7 +37,7 @@ def plugins():
 def switch_plugin(name: str):
     enabled = request.form.get("enabled") == "1"
     try:
-        manager.set_enabled(name, enabled)
+        manager.set_enabled(name, enabled, actor=current_user)
     except StorefrontError as exc:
         flash(exc.message, "error")
     else:
@@ -70,7 +71,7 @@ def plugin_settings(name: str):
     if request.method == "POST":
         typed = submitted_settings(current, request.form)
         try:
-            save_settings(name, typed)
+            save_settings(name, typed, actor=current_user)
         except SettingsInvalid as exc:
             errors = exc.errors
         else:

@@ -26,7 +26,8 @@ from .guard import staff_required
 
 #: Form fields that are not settings.
 FORM_CONTROLS = frozenset({"csrf_token"})
-WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+# Bounded, so that int() never meets a thousand-digit string; the range check speaks next.
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 def submitted_settings(declared: Mapping[str, ThemeSetting], form: MultiDict) -> dict[str, Any]:

@@ -510,22 +510,30 @@ def known_plugin(name: str, app: Flask | None = None) -> PluginInfo:
     return info
 
 
-def set_enabled(name: str, enabled: bool) -> PluginInfo:
+def set_enabled(name: str, enabled: bool, *, actor: Any = None) -> PluginInfo:
     """Switch a plugin on or off for every process (within ``PLUGINS_REFRESH_SECONDS``).
 
     Raises :class:`UnknownPlugin` for a name that is not installed. A plugin that is
     not loaded here (blocked, incompatible …) may still be switched: the state is data
-    and applies once the plugin loads.
+    and applies once the plugin loads. ``actor`` (the staff user, None from the CLI)
+    is written to the audit log.
     """
     info = known_plugin(name)
-    write_state(name, version=info.version, enabled=enabled)
+    before = state().states.enabled.get(name, True)
+    write_state(name, version=info.version, enabled=enabled,
+                audit_action=f"plugin.{'enabled' if enabled else 'disabled'}", actor=actor,
+                before={"enabled": before}, after={"enabled": enabled})
     return info
 
 
 def write_state(name: str, *, version: str = "", enabled: bool | None = None,
-                settings: Mapping[str, Any] | None = None) -> None:
-    """Insert or update a ``plugin_state`` row, bump its revision, commit, and refresh
-    this process at once (others follow within ``PLUGINS_REFRESH_SECONDS``)."""
+                settings: Mapping[str, Any] | None = None, audit_action: str | None = None,
+                actor: Any = None, before: dict | None = None, after: dict | None = None) -> None:
+    """Insert or update a ``plugin_state`` row, bump its revision, commit (with its audit
+    event, when ``audit_action`` is given), and refresh this process at once (others
+    follow within ``PLUGINS_REFRESH_SECONDS``)."""
+    from .. import audit
+
     for attempt in (1, 2):
         row = db.session.get(PluginState, name, with_for_update=True)
         if row is None:
@@ -538,6 +546,9 @@ def write_state(name: str, *, version: str = "", enabled: bool | None = None,
         row.version_seen = version or row.version_seen
         row.updated_at = datetime.now(timezone.utc).replace(tzinfo=None)
         row.revision = (row.revision or 0) + 1
+        if audit_action:
+            audit.record(audit_action, actor=actor, target_type="plugin", target_id=name,
+                         before=before, after=after)
         try:
             db.session.commit()
             break

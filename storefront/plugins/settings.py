@@ -249,14 +249,15 @@ def describe_settings(name: str) -> list[SettingValue]:
 # --- saving ----------------------------------------------------------------------------------------
 
 
-def save_settings(name: str, submitted: Mapping[str, Any]) -> Mapping[str, Any]:
+def save_settings(name: str, submitted: Mapping[str, Any], *, actor: Any = None) -> Mapping[str, Any]:
     """Validate and save settings of plugin ``name`` (all or nothing).
 
     ``submitted`` maps keys to new values (text from a form or the CLI, or Python
     values). Keys not submitted keep their saved value; a blank secret keeps the
     saved secret. Refused, with every problem in :class:`SettingsInvalid`: undeclared
     keys, invalid values, and keys set by a ``PLUGIN_<NAME>_<KEY>`` config value
-    (change those in the config). Returns the new settings.
+    (change those in the config). The change is audited (secrets as "(changed)"),
+    ``actor`` being the staff user (None from the CLI). Returns the new settings.
     """
     info = manager.known_plugin(name)
     declared = {setting.key: setting for setting in info.settings}
@@ -283,8 +284,25 @@ def save_settings(name: str, submitted: Mapping[str, Any]) -> Mapping[str, Any]:
         document[key] = list(value) if isinstance(value, tuple) else value
     if errors:
         raise SettingsInvalid(errors)
-    manager.write_state(name, version=info.version, settings=document)
+    before = {s.key: s.default for s in declared.values()} | {
+        key: value for key, value in saved.items() if key in declared}
+    after = {s.key: s.default for s in declared.values()} | document
+    manager.write_state(name, version=info.version, settings=document,
+                        audit_action="plugin.settings_saved", actor=actor,
+                        before=_audit_view(declared, before, before), after=_audit_view(declared, after, before))
     return get_settings(name) if info.loaded else MappingProxyType(document)
+
+
+def _audit_view(declared: Mapping[str, Setting], values: Mapping[str, Any],
+                previous: Mapping[str, Any]) -> dict[str, Any]:
+    """Values for the audit log: secrets never appear, only whether they changed."""
+    view: dict[str, Any] = {}
+    for key, value in values.items():
+        if declared[key].secret:
+            view[key] = "(changed)" if value != previous.get(key) else ("(set)" if value else "(empty)")
+        else:
+            view[key] = list(value) if isinstance(value, tuple) else value
+    return view
 
 
 def text_settings(current: Iterable[SettingValue]) -> dict[str, str]:

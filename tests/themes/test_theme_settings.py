@@ -132,6 +132,8 @@ def test_a_checkbox_left_unticked_saves_false_and_numbers_are_parsed(themed_app,
     assert values["show_badges"] is False and values["columns"] == 5
     assert client.post("/admin/theme", data={"columns": "five"}).status_code == 400
     assert client.post("/admin/theme", data={"columns": "٣"}).status_code == 400   # ASCII digits only
+    assert client.post("/admin/theme", data={"columns": "9" * 5000}).status_code == 400
+    assert client.post("/admin/theme", data={"columns": "2000000000"}).status_code == 400
 
 
 def test_restoring_defaults_forgets_the_saved_values(themed_app, sign_in_staff):
