@@ -66,15 +66,17 @@ def send_mail(to: str, template: str, **context) -> OutgoingMail:
     The subject is the text template's first line (``Subject: …``).
     """
     text = render_template(f"mail/{template}.txt", **context)
-    try:
-        html = render_template(f"mail/{template}.html", **context)
-    except TemplateNotFound:
-        html = None
     first_line, _, body = text.partition("\n")
     if not first_line.startswith("Subject:"):
         raise ValueError(f"mail/{template}.txt must start with a 'Subject: …' line")
-    message = OutgoingMail(to=to, subject=first_line[len("Subject:"):].strip(), text_body=body.lstrip("\n"),
-                           html_body=html, template=template, status="queued", created_at=_now())
+    subject, body = first_line[len("Subject:"):].strip(), body.strip("\n") + "\n"
+    try:
+        html = render_template(f"mail/{template}.html", subject=subject, **context)
+    except TemplateNotFound:
+        paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+        html = render_template("mail/layout.html", subject=subject, paragraphs=paragraphs)
+    message = OutgoingMail(to=to, subject=subject, text_body=body, html_body=html, template=template,
+                           status="queued", created_at=_now())
     db.session.add(message)
     db.session.flush()  # the id is needed for the job
     # Enqueue after the caller's commit: a job must not look for a row that is not there.
