@@ -518,6 +518,11 @@ def staff_client(app, make_user, login):
     return client
 
 
+def mail_text(message) -> str:
+    """The plain-text part of a sent message (links are easiest to find there)."""
+    return message.get_body(("plain",)).get_content()
+
+
 @pytest.fixture
 def sent_mail(app) -> list:
     """Messages delivered so far (MAIL_BACKEND=memory), newest last."""

@@ -1,6 +1,7 @@
 """A customer's account journey in real Chromium against a real server, mail read from
 the outbox the demo store writes (MAIL_BACKEND=outbox)."""
 import email
+import email.policy
 import re
 import time
 from pathlib import Path
@@ -21,7 +22,8 @@ def latest_link(outbox: Path, path: str, seen: set) -> str:
             if file.name in seen:
                 continue
             seen.add(file.name)
-            body = email.message_from_string(file.read_text()).get_payload(decode=True).decode()
+            message = email.message_from_string(file.read_text(), policy=email.policy.default)
+            body = message.get_body(("plain",)).get_content()
             match = re.search(rf"(http://\S+{path}/\S+)", body)
             if match:
                 return match.group(1)

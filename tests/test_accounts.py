@@ -9,13 +9,13 @@ from sqlalchemy import select
 from storefront.audit import AuditEvent
 from storefront.auth.models import Address, AuthToken, User, UserSession
 from storefront.extensions import db
-from storefront.testing import TEST_PASSWORD, totp_for
+from storefront.testing import TEST_PASSWORD, totp_for, mail_text
 
 NEW_PASSWORD = "a completely new passphrase"
 
 
 def link_in(message, path):
-    return re.search(rf"http://localhost({path}/\S+)", message.get_content()).group(1)
+    return re.search(rf"http://localhost({path}/\S+)", mail_text(message)).group(1)
 
 
 def actions():

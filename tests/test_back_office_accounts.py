@@ -5,7 +5,7 @@ from sqlalchemy import select
 from storefront.audit import AuditEvent
 from storefront.auth.models import Address, User
 from storefront.extensions import db
-from storefront.testing import TEST_PASSWORD, totp_for
+from storefront.testing import TEST_PASSWORD, totp_for, mail_text
 
 
 def test_staff_find_a_customer_and_see_their_addresses_and_activity(staff_client, make_user, login, app):
@@ -46,7 +46,7 @@ def test_an_admin_invites_staff_who_accept_by_the_emailed_link(app, make_user, l
     admin_client = app.test_client()
     login(admin_client, admin)
     admin_client.post("/admin/staff/invite", data={"email": "clerk@example.com", "role": "staff"})
-    link = re.search(r"http://localhost(/account/invitation/\S+)", sent_mail[-1].get_content()).group(1)
+    link = re.search(r"http://localhost(/account/invitation/\S+)", mail_text(sent_mail[-1])).group(1)
     newcomer = app.test_client()
     assert newcomer.post(link, data={"name": "Clerk", "password": "short"}).status_code == 400
     assert newcomer.post(link, data={"name": "Clerk", "password": "clerk passphrase 2026"}).status_code == 302

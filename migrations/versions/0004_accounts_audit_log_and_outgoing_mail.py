@@ -144,32 +144,12 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
-
+    # Dropping a table drops its indexes; dropping an FK-backed index first fails on MariaDB.
     op.drop_table('user_sessions')
-    with op.batch_alter_table('mfa_recovery_codes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_mfa_recovery_codes_user_id'))
-
     op.drop_table('mfa_recovery_codes')
-    with op.batch_alter_table('auth_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_auth_tokens_user_id'))
-
     op.drop_table('auth_tokens')
-    with op.batch_alter_table('addresses', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_addresses_user_id'))
-
     op.drop_table('addresses')
     op.drop_table('users')
-    with op.batch_alter_table('outgoing_mail', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outgoing_mail_to'))
-
     op.drop_table('outgoing_mail')
     op.drop_table('login_throttles')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_events_target_id'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_at'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_action'))
-
     op.drop_table('audit_events')

@@ -61,6 +61,22 @@ def submitted_settings(current: list[SettingValue], form: MultiDict) -> dict[str
     return values
 
 
+def form_values(current: list[SettingValue], typed: dict[str, Any]) -> tuple[dict[str, str], dict[str, bool]]:
+    """What the form shows: the text of each field (what was typed when the form was
+    refused, else the current value; never a secret) and the state of each checkbox."""
+    shown: dict[str, str] = {}
+    checked: dict[str, bool] = {}
+    for item in current:
+        key = item.setting.key
+        if item.setting.type == "bool":
+            checked[key] = bool(typed.get(key, item.value))
+        elif item.setting.secret:
+            shown[key] = ""
+        else:
+            shown[key] = str(typed[key]) if key in typed else item.shown
+    return shown, checked
+
+
 @bp.route("/plugins/<name>", methods=["GET", "POST"])
 @staff_required
 def plugin_settings(name: str):
@@ -78,12 +94,6 @@ def plugin_settings(name: str):
             flash(f"Settings of {name} saved; every process uses them within "
                   f"{current_app.config['PLUGINS_REFRESH_SECONDS']:g} seconds.", "success")
             return redirect(url_for("admin.plugin_settings", name=name))
-    # Shown in the form: what was typed (when refused) or what is saved — never a secret.
-    shown = {item.setting.key: ("" if item.setting.secret else
-                                str(typed[item.setting.key]) if item.setting.key in typed and
-                                item.setting.type != "bool" else item.shown)
-             for item in current}
-    checked = {item.setting.key: typed.get(item.setting.key, item.value) for item in current
-               if item.setting.type == "bool"}
+    shown, checked = form_values(current, typed)
     return render_template("admin/plugin_settings.html", info=info, settings=current,
                            shown=shown, checked=checked, errors=errors), 400 if errors else 200

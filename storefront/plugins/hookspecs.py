@@ -168,7 +168,7 @@ def storefront_search_backends() -> list[SearchBackend] | None:
     """Return search backends this plugin offers.
 
     Called when the shop searches and when products need (re-)indexing. Collected
-    from every plugin; the ``SEARCH_BACKEND`` config key picks one by ``id``. When the
+    from every plugin; the store's search configuration picks one by ``id``. When the
     chosen backend raises, the core's basic search answers instead.
 
     Example::
@@ -444,8 +444,9 @@ def storefront_tpl_order_confirmation(order: OrderSummary | None) -> Markup | st
 
 
 @hookspec
-def storefront_tpl_account_menu(user: CustomerSummary | None) -> Markup | str | None:
-    """At the end of the customer's account menu.
+def storefront_tpl_account_menu(user: object) -> Markup | str | None:
+    """At the end of the customer's account menu (``account/_nav.html``); ``user`` is the
+    signed-in customer (``id``, ``email``, ``name``).
 
     Example::
 

@@ -80,6 +80,8 @@ CORE_PLUGINS: tuple[str, ...] = (
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
+BLOCKED_REASON = "listed in PLUGINS_BLOCKED: not imported"
+
 # Plugin names become DB keys, config prefixes and blueprint names.
 PLUGIN_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -158,9 +160,10 @@ class PluginRegistry:
     #: (plugin, hook) → failures since this process started.
     failures: Counter = field(default_factory=Counter)
     state_unreadable_logged: bool = False
-    # Derived from `states`; rebuilt when they change.
-    _hook_callers: dict[str, Any] = field(default_factory=dict)
-    _settings_cache: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Derived from `states`; replaced (not cleared) when they change, so a thread still
+    # holding the old dict cannot mix old and new.
+    hook_callers: dict[str, Any] = field(default_factory=dict)
+    settings_cache: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def is_enabled(self, name: str) -> bool:
         """Loaded and not switched off (core plugins cannot be switched off)."""
@@ -175,20 +178,21 @@ class PluginRegistry:
 
     def enabled_hook(self, hook_name: str):
         """The hook caller restricted to enabled plugins (pluggy's subset caller)."""
-        caller = self._hook_callers.get(hook_name)
+        callers = self.hook_callers  # this snapshot's cache, even if states change meanwhile
+        caller = callers.get(hook_name)
         if caller is None:
             if not hasattr(self.pm.hook, hook_name):
                 raise ValueError(f"no hook named {hook_name!r}; see storefront/plugins/hookspecs.py")
             disabled = self.disabled_objects()
             caller = (self.pm.subset_hook_caller(hook_name, remove_plugins=disabled) if disabled
                       else getattr(self.pm.hook, hook_name))
-            self._hook_callers[hook_name] = caller
+            callers[hook_name] = caller
         return caller
 
     def replace_states(self, states: PluginStates) -> None:
         self.states = states
-        self._hook_callers = {}
-        self._settings_cache = {}
+        self.hook_callers = {}
+        self.settings_cache = {}
 
     def owner_of_module(self, module_name: str) -> PluginInfo | None:
         for info in self.plugins.values():
@@ -257,7 +261,7 @@ def load_plugins(app: Flask, extra: tuple = ()) -> PluginRegistry:
         elif not PLUGIN_NAME_PATTERN.fullmatch(info.name):
             info = replace(info, status="refused", reason=_bad_name(info.name))
         elif info.name in blocked:
-            info = replace(info, status="blocked", reason="listed in PLUGINS_BLOCKED: not imported")
+            info = replace(info, status="blocked", reason=BLOCKED_REASON)
         elif not autoload:
             info = replace(info, status="safe-mode",
                            reason="safe mode (PLUGINS_AUTOLOAD is off): not imported")
@@ -273,33 +277,58 @@ def load_plugins(app: Flask, extra: tuple = ()) -> PluginRegistry:
             found[info.name] = info
 
     for item in extra:
-        plugin = importlib.import_module(item) if isinstance(item, str) else item
-        name = plugin_name(plugin)
-        if any(info.plugin is plugin for info in found.values()):
-            continue  # already loaded from its entry point (a plugin's own tests do this)
-        if name in found and found[name].status == "blocked":
-            continue  # the kill switch wins over every way of loading
-        if name in found and found[name].status == "safe-mode":
-            # Asked for by name: load it even in safe mode, keeping its distribution metadata.
-            info = _register(pm, replace(found[name], status="loaded", reason=""), plugin)
-            if not info.loaded:
-                raise PluginSetupError(f"extra plugin {name!r} was not registered: {info.reason}")
-            found[name] = info
-            continue
-        if name in found or not PLUGIN_NAME_PATTERN.fullmatch(name):
-            raise PluginSetupError(f"extra plugin {plugin!r}: "
-                                   f"{_bad_name(name) if name not in found else f'name {name!r} is taken'}; "
-                                   f"give it another {NAME_ATTRIBUTE}")
-        info = _register(pm, PluginInfo(name, "extra", "loaded", module=_module_of(plugin)), plugin)
-        if not info.loaded:
-            raise PluginSetupError(f"extra plugin {name!r} was not registered: {info.reason}")
-        found[name] = info
+        _load_extra(pm, found, item, blocked)
 
     if app.debug or app.testing:
         # A hookimpl without a spec is a typo; fail while the developer is watching.
         pm.check_pending()
     return PluginRegistry(pm=pm, plugins=found,
                           refresh_seconds=float(app.config["PLUGINS_REFRESH_SECONDS"]))
+
+
+def _load_extra(pm: pluggy.PluginManager, found: dict[str, PluginInfo], item: Any,
+                blocked: set[str]) -> None:
+    """Register one ``create_app(plugins=…)`` / ``PLUGINS_EXTRA`` item into ``found``.
+
+    An import path whose plugin is blocked is not imported. An item that is an
+    installed plugin loads once, with its distribution metadata, even in safe mode
+    (it was asked for by name).
+    """
+    def record_blocked(name: str, module: str) -> None:
+        found.setdefault(name, PluginInfo(name, "extra", "blocked", BLOCKED_REASON, module=module))
+
+    if isinstance(item, str):
+        if _name_for_module(item) in blocked:
+            record_blocked(_name_for_module(item), item)
+            return
+        item = importlib.import_module(item)
+    name = plugin_name(item)
+    if any(info.plugin is item for info in found.values()):
+        return  # already loaded from its entry point (a plugin's own tests do this)
+    if name in blocked:
+        record_blocked(name, _module_of(item))
+        return
+    existing = found.get(name)
+    if existing is not None and existing.status != "safe-mode":
+        raise PluginSetupError(f"extra plugin {item!r}: the name {name!r} is taken; "
+                               f"give it another {NAME_ATTRIBUTE}")
+    if not PLUGIN_NAME_PATTERN.fullmatch(name):
+        raise PluginSetupError(f"extra plugin {item!r}: {_bad_name(name)}; set its {NAME_ATTRIBUTE}")
+    base = (replace(existing, status="loaded", reason="") if existing is not None
+            else PluginInfo(name, "extra", "loaded", module=_module_of(item)))
+    info = _register(pm, base, item)
+    if not info.loaded:
+        raise PluginSetupError(f"extra plugin {name!r} was not registered: {info.reason}")
+    found[name] = info
+
+
+def _name_for_module(module_name: str) -> str:
+    """The plugin name of module ``module_name``: its installed entry point's name, or
+    its last part without the ``storefront_`` prefix (``storefront_flatrate`` → ``flatrate``)."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.value == module_name:
+            return ep.name
+    return module_name.rsplit(".", 1)[-1].removeprefix(PACKAGE_PREFIX)
 
 
 def plugin_name(plugin: Any) -> str:
@@ -313,11 +342,7 @@ def plugin_name(plugin: Any) -> str:
     if isinstance(explicit, str):
         return explicit
     if isinstance(plugin, types.ModuleType):
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            if ep.value == plugin.__name__:
-                return ep.name
-        last = plugin.__name__.rsplit(".", 1)[-1]
-        return last.removeprefix(PACKAGE_PREFIX)
+        return _name_for_module(plugin.__name__)
     cls = plugin if isinstance(plugin, type) else type(plugin)
     return cls.__name__.lower()
 
@@ -535,7 +560,7 @@ def write_state(name: str, *, version: str = "", enabled: bool | None = None,
     from .. import audit
 
     for attempt in (1, 2):
-        row = db.session.get(PluginState, name, with_for_update=True)
+        row = db.session.get(PluginState, name, with_for_update=True, populate_existing=True)
         if row is None:
             row = PluginState(name=name, enabled=True, settings="{}", revision=0)
             db.session.add(row)
@@ -799,16 +824,15 @@ def providers(hook_name: str, error: type[PluginFailure] = PluginFailure) -> lis
     found: dict[str, GuardedProvider] = {}
     for answer in collect_answers(hook_name):
         provider_id = getattr(answer.value, "id", None)
-        try:
-            if not isinstance(provider_id, str) or not provider_id:
-                raise TypeError(f"{hook_name} returned {answer.value!r}, which has no string id")
-            if provider_id in found:
-                raise ValueError(f"{hook_name}: id {provider_id!r} is already taken by "
-                                 f"plugin {found[provider_id].plugin!r}")
-        except (TypeError, ValueError) as exc:
-            contain(answer.plugin, hook_name, exc)
-            continue
-        found[provider_id] = GuardedProvider(answer.value, answer.plugin, error)
+        if not isinstance(provider_id, str) or not provider_id:
+            contain(answer.plugin, hook_name,
+                    TypeError(f"{hook_name} returned {answer.value!r}, which has no string id"))
+        elif provider_id in found:
+            contain(answer.plugin, hook_name,
+                    ValueError(f"{hook_name}: id {provider_id!r} is already taken by plugin "
+                               f"{found[provider_id].plugin!r}"))
+        else:
+            found[provider_id] = GuardedProvider(answer.value, answer.plugin, error)
     return list(found.values())
 
 

@@ -234,7 +234,7 @@ def get_settings(name: str) -> Mapping[str, Any]:
     (per call, not once at import time).
     """
     manager.refresh()
-    cache = manager.state()._settings_cache
+    cache = manager.state().settings_cache
     if name not in cache:
         cache[name] = MappingProxyType({key: item.value for key, item in _resolve(name).items()})
     return cache[name]
@@ -260,6 +260,10 @@ def save_settings(name: str, submitted: Mapping[str, Any], *, actor: Any = None)
     ``actor`` being the staff user (None from the CLI). Returns the new settings.
     """
     info = manager.known_plugin(name)
+    if not info.loaded:
+        # Without its declaration nothing can be validated, and saving would wipe the rest.
+        raise InvalidInput(f"{name} is not loaded ({info.status}: {info.reason}); "
+                           f"its settings cannot be changed until it loads.")
     declared = {setting.key: setting for setting in info.settings}
     saved = dict(manager.state().states.settings.get(name, {}))
     document = {key: value for key, value in saved.items() if key in declared}
@@ -290,7 +294,7 @@ def save_settings(name: str, submitted: Mapping[str, Any], *, actor: Any = None)
     manager.write_state(name, version=info.version, settings=document,
                         audit_action="plugin.settings_saved", actor=actor,
                         before=_audit_view(declared, before, before), after=_audit_view(declared, after, before))
-    return get_settings(name) if info.loaded else MappingProxyType(document)
+    return get_settings(name)
 
 
 def _audit_view(declared: Mapping[str, Setting], values: Mapping[str, Any],

@@ -404,3 +404,18 @@ def test_plugin_menu_items_follow_the_core_pages_and_dead_links_are_left_out(con
 
     assert items[:len(CORE_MENU)] == list(CORE_MENU)
     assert [(item.label, item.endpoint) for item in items[len(CORE_MENU):]] == [("Home again", "admin.dashboard")]
+
+
+def test_a_slot_reaches_the_shop_pages_and_leaves_them_when_the_plugin_is_disabled(make_app):
+    class Analytics(Named):
+        @hookimpl
+        def storefront_tpl_head(self):
+            return Markup('<meta name="analytics" content="on">')
+
+    app = make_app(plugins=(Analytics(),), PLUGINS_AUTOLOAD=False)
+    client = app.test_client()
+
+    assert '<meta name="analytics" content="on">' in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        manager.set_enabled("analytics", False)
+    assert "analytics" not in client.get("/").get_data(as_text=True)

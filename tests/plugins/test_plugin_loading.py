@@ -185,3 +185,22 @@ def test_the_kill_switch_wins_over_loading_by_import_path(make_app):
 def test_core_version_ranges_are_read_as_pep_440(requirement, version, fits):
     assert supports_version(requirement, version) is fits
     assert manager._supports_version_simple(requirement, version) is fits
+
+
+def test_a_blocked_plugin_named_by_import_path_is_not_imported(make_app, tmp_path, monkeypatch):
+    (tmp_path / "storefront_noisy_extra.py").write_text("raise RuntimeError('imported!')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    app = make_app(PLUGINS_EXTRA=["storefront_noisy_extra"], PLUGINS_BLOCKED=["noisy_extra"])
+
+    assert manager.state(app).plugins["noisy_extra"].status == "blocked"
+    assert "storefront_noisy_extra" not in sys.modules
+
+
+def test_the_kill_switch_applies_to_plugin_objects_too(make_app):
+    class Gadget:
+        PLUGIN_NAME = "gadget"
+
+    app = make_app(plugins=(Gadget(),), PLUGINS_BLOCKED=["gadget"])
+
+    assert manager.state(app).plugins["gadget"].status == "blocked"
