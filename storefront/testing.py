@@ -13,7 +13,10 @@ of skipping tests.
 Fixtures: ``app_config`` (override it to change the app's config), ``app``, ``client``,
 ``runner``, ``make_app`` (build more apps on the same database), ``database_url``,
 ``redis_url`` (real Redis), ``fake_redis`` and ``queued_jobs`` (jobs on fakeredis),
-``chromium_path``.
+``chromium_path`` and ``browser_page`` (Playwright in Debian's Chromium); for plugins
+``make_plugin_app``, ``configure_plugin`` and ``make_shipping_request`` (see also
+:mod:`storefront.plugins.conformance`); for accounts ``make_user``, ``login``,
+``staff_client`` and ``sent_mail``.
 """
 from __future__ import annotations
 
