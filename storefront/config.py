@@ -82,6 +82,10 @@ DEFAULTS: dict[str, Any] = {
     # Limiter storage; unset means REDIS_URL when set, else per-process memory.
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_ENABLED": True,
+    # --- catalog -------------------------------------------------------------------
+    # Id of the search backend plugin to use ("sql", "tantivy"); "basic" is the core's
+    # substring search, which also answers whenever the chosen backend fails.
+    "SEARCH_BACKEND": "sql",
     # --- accounts and security ---------------------------------------------------
     # Shortest password accepted; common passwords and the account's e-mail are refused too.
     "PASSWORD_MIN_LENGTH": 10,

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import models, views  # noqa: E402,F401  (models register tables; routes register on bp)
