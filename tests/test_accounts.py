@@ -230,3 +230,23 @@ def test_staff_without_a_second_factor_are_sent_to_set_one_up(client, make_user,
 
 def test_staff_with_mfa_reach_the_back_office(staff_client):
     assert staff_client.get("/admin/").status_code == 200
+
+
+def test_a_customer_can_make_new_recovery_codes_and_turn_mfa_off(client, make_user, login):
+    user = make_user(mfa=True)
+    login(client, user)
+    db.session.refresh(user)
+    page = client.post("/account/mfa/recovery-codes", data={"code": totp_for(user)}).get_data(as_text=True)
+    codes = re.findall(r"<code>([0-9a-f]{6}-[0-9a-f]{6})</code>", page)
+    assert len(codes) == 10
+    wrong = client.post("/account/mfa/disable", data={"password": "wrong password", "code": "123456"},
+                        follow_redirects=True)
+    assert "Your password is not correct." in wrong.get_data(as_text=True)
+    client.post("/account/mfa/disable", data={"password": TEST_PASSWORD, "code": codes[0]})
+    db.session.refresh(user)
+    assert not user.mfa_enabled
+
+
+def test_staff_cannot_turn_their_second_factor_off(staff_client):
+    response = staff_client.post("/account/mfa/disable", data={"password": TEST_PASSWORD, "code": "000000"})
+    assert response.status_code == 403

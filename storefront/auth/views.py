@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..errors import InvalidInput
+from ..errors import StorefrontError
 from ..extensions import limiter
 from . import addresses, bp, mfa, services, tokens
 from .forms import (AddressForm, ChangeEmailForm, ChangePasswordForm, CodeForm, DisableMfaForm, EmailForm,
                     EmptyForm, InvitationForm, LoginForm, NewPasswordForm, PasswordConfirmForm, ProfileForm,
                     RegisterForm)
-from .services import AccountError, WeakPassword
+from .services import WeakPassword
 
 
 def auth_limit():
@@ -35,13 +37,32 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
-def form_error(form, error: AccountError, field: str | None = None, status: int | None = None):
-    """Attach a service error to the form; returns the status to answer with (the error's own)."""
-    if field and field in form:
-        form[field].errors = list(getattr(error, "problems", None) or [error.message])
-    else:
-        flash(error.message, "error")
-    return status or error.status
+@dataclass(frozen=True)
+class FormOutcome:
+    ok: bool  # the form was valid and the service accepted it
+    value: Any  # what the service returned
+    status: int  # the status to render the form with when not ok
+
+
+def run_form(form, action: Callable[[], Any],
+             field: str | Callable[[StorefrontError], str] | None = None) -> FormOutcome:
+    """Validate ``form`` and, when valid, run the service call ``action``.
+
+    A refused password is shown on the form's password field; any other domain error
+    on ``field`` (a name, or a function choosing one from the error), or flashed when no
+    field is given. The status is the error's own (400, 401, 429…).
+    """
+    if not form.validate_on_submit():
+        return FormOutcome(False, None, 400 if request.method == "POST" else 200)
+    try:
+        return FormOutcome(True, action(), 200)
+    except StorefrontError as error:
+        target = "password" if isinstance(error, WeakPassword) else (field(error) if callable(field) else field)
+        if target and target in form:
+            form[target].errors = list(getattr(error, "problems", None) or [error.message])
+        else:
+            flash(error.message, "error")
+        return FormOutcome(False, None, error.status)
 
 
 @bp.before_app_request
@@ -59,19 +80,11 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("auth.overview"))
     form = RegisterForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.register(form.email.data, form.password.data, form.name.data)
-        except WeakPassword as error:
-            status = form_error(form, error, "password")
-        except AccountError as error:
-            status = form_error(form, error, "email")
-        else:
-            return render_template("account/check_inbox.html", email=form.email.data)
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/register.html", form=form), status
+    outcome = run_form(form, lambda: services.register(form.email.data, form.password.data, form.name.data),
+                       field="email")
+    if outcome.ok:
+        return render_template("account/check_inbox.html", email=form.email.data)
+    return render_template("account/register.html", form=form), outcome.status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -82,20 +95,13 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.email.data, form.password.data)
-        except AccountError as error:
-            status = form_error(form, error)
-        else:
-            if services.begin_login(user, form.remember.data):
-                return redirect(url_for("auth.login_second_factor", next=next_url))
-            flash("You are signed in.", "success")
-            return redirect(next_url)
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/login.html", form=form), status
+    outcome = run_form(form, lambda: services.authenticate(form.email.data, form.password.data))
+    if outcome.ok:
+        if services.begin_login(outcome.value, form.remember.data):
+            return redirect(url_for("auth.login_second_factor", next=next_url))
+        flash("You are signed in.", "success")
+        return redirect(next_url)
+    return render_template("account/login.html", form=form), outcome.status
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
@@ -106,20 +112,13 @@ def login_second_factor():
         flash("Please sign in again.", "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            method = mfa.verify_second_factor(user, form.code.data)
-        except AccountError as error:
-            status = form_error(form, error, "code")
-        else:
-            services.complete_login(user, services.pending_mfa_remember(), method=method)
-            if method == "recovery_code":
-                flash(f"You used a recovery code; {mfa.remaining_recovery_codes(user)} remain.", "info")
-            return redirect(safe_next(request.args.get("next"), url_for("auth.overview")))
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/login_code.html", form=form), status
+    outcome = run_form(form, lambda: mfa.verify_second_factor(user, form.code.data), field="code")
+    if outcome.ok:
+        services.complete_login(user, services.pending_mfa_remember(), method=outcome.value)
+        if outcome.value == "recovery_code":
+            flash(f"You used a recovery code; {mfa.remaining_recovery_codes(user)} remain.", "info")
+        return redirect(safe_next(request.args.get("next"), url_for("auth.overview")))
+    return render_template("account/login_code.html", form=form), outcome.status
 
 
 @bp.post("/logout")
@@ -166,18 +165,11 @@ def reset_request():
 def reset_password(token: str):
     tokens.peek(token, "reset_password")  # a used or expired link says so before the form
     form = NewPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except WeakPassword as error:
-            status = form_error(form, error, "password")
-        else:
-            flash("Your password is changed. Sign in with the new one.", "success")
-            return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/reset_password.html", form=form), status
+    outcome = run_form(form, lambda: services.reset_password(token, form.password.data))
+    if outcome.ok:
+        flash("Your password is changed. Sign in with the new one.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("account/reset_password.html", form=form), outcome.status
 
 
 # --- the account area --------------------------------------------------------------------
@@ -205,38 +197,24 @@ def update_profile():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
-        except WeakPassword as error:
-            status = form_error(form, error, "password")
-        except AccountError as error:
-            status = form_error(form, error, "current_password")
-        else:
-            flash("Your password is changed. Other devices were signed out.", "success")
-            return redirect(url_for("auth.overview"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/change_password.html", form=form), status
+    outcome = run_form(form, lambda: services.change_password(current_user, form.current_password.data,
+                                                              form.password.data), field="current_password")
+    if outcome.ok:
+        flash("Your password is changed. Other devices were signed out.", "success")
+        return redirect(url_for("auth.overview"))
+    return render_template("account/change_password.html", form=form), outcome.status
 
 
 @bp.route("/email", methods=["GET", "POST"])
 @login_required
 def change_email():
     form = ChangeEmailForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.request_email_change(current_user, form.password.data, form.email.data)
-        except AccountError as error:
-            status = form_error(form, error, "password" if error.status == 401 else "email")
-        else:
-            flash("Check the new address's inbox for a confirmation link.", "info")
-            return redirect(url_for("auth.overview"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/change_email.html", form=form), status
+    outcome = run_form(form, lambda: services.request_email_change(current_user, form.password.data, form.email.data),
+                       field=lambda error: "password" if error.status == 401 else "email")
+    if outcome.ok:
+        flash("Check the new address's inbox for a confirmation link.", "info")
+        return redirect(url_for("auth.overview"))
+    return render_template("account/change_email.html", form=form), outcome.status
 
 
 @bp.get("/email/confirm/<token>")
@@ -250,18 +228,11 @@ def confirm_email_change(token: str):
 @login_required
 def delete_account():
     form = PasswordConfirmForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.delete_account(current_user, form.password.data)
-        except AccountError as error:
-            status = form_error(form, error, "password")
-        else:
-            flash("Your account and personal data are deleted.", "info")
-            return redirect(url_for("catalog.home"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/delete.html", form=form), status
+    outcome = run_form(form, lambda: services.delete_account(current_user, form.password.data), field="password")
+    if outcome.ok:
+        flash("Your account and personal data are deleted.", "info")
+        return redirect(url_for("catalog.home"))
+    return render_template("account/delete.html", form=form), outcome.status
 
 
 @bp.get("/sessions")
@@ -300,18 +271,11 @@ def mfa_setup():
                                codes_form=CodeForm(), remaining=mfa.remaining_recovery_codes(current_user))
     secret = mfa.start_enrolment(current_user)
     form = CodeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            codes = mfa.confirm_enrolment(current_user, form.code.data)
-        except AccountError as error:
-            status = form_error(form, error, "code")
-        else:
-            return render_template("account/recovery_codes.html", codes=codes)
-    elif request.method == "POST":
-        status = 400
+    outcome = run_form(form, lambda: mfa.confirm_enrolment(current_user, form.code.data), field="code")
+    if outcome.ok:
+        return render_template("account/recovery_codes.html", codes=outcome.value)
     uri = mfa.provisioning_uri(current_user, secret)
-    return render_template("account/mfa_setup.html", form=form, secret=secret, qr=mfa.qr_svg(uri)), status
+    return render_template("account/mfa_setup.html", form=form, secret=secret, qr=mfa.qr_svg(uri)), outcome.status
 
 
 @bp.post("/mfa/disable")
@@ -320,12 +284,7 @@ def mfa_disable():
     form = DisableMfaForm()
     if current_user.is_staff and current_app.config["MFA_REQUIRED_FOR_STAFF"]:
         abort(403, "Staff accounts must keep two-factor sign-in.")
-    if form.validate_on_submit():
-        try:
-            mfa.disable(current_user, form.password.data, form.code.data)
-        except AccountError as error:
-            flash(error.message, "error")
-            return redirect(url_for("auth.mfa_setup"))
+    if run_form(form, lambda: mfa.disable(current_user, form.password.data, form.code.data)).ok:
         flash("Two-factor sign-in is off.", "info")
     return redirect(url_for("auth.mfa_setup"))
 
@@ -334,13 +293,10 @@ def mfa_disable():
 @login_required
 def mfa_recovery_codes():
     form = CodeForm()
-    if form.validate_on_submit() and current_user.mfa_enabled:
-        try:
-            codes = mfa.regenerate_recovery_codes(current_user, form.code.data)
-        except AccountError as error:
-            flash(error.message, "error")
-            return redirect(url_for("auth.mfa_setup"))
-        return render_template("account/recovery_codes.html", codes=codes)
+    if current_user.mfa_enabled:
+        outcome = run_form(form, lambda: mfa.regenerate_recovery_codes(current_user, form.code.data))
+        if outcome.ok:
+            return render_template("account/recovery_codes.html", codes=outcome.value)
     return redirect(url_for("auth.mfa_setup"))
 
 
@@ -360,19 +316,11 @@ def address_book():
 def edit_address(address_id: int | None):
     address = addresses.get_address(current_user, address_id) if address_id else None
     form = AddressForm(obj=address)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            addresses.save_address(current_user, form.data, address)
-        except InvalidInput as error:
-            flash(error.message, "error")
-            status = 400
-        else:
-            flash("Address saved.", "success")
-            return redirect(url_for("auth.address_book"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("account/address_form.html", form=form, address=address), status
+    outcome = run_form(form, lambda: addresses.save_address(current_user, form.data, address))
+    if outcome.ok:
+        flash("Address saved.", "success")
+        return redirect(url_for("auth.address_book"))
+    return render_template("account/address_form.html", form=form, address=address), outcome.status
 
 
 @bp.post("/addresses/<int:address_id>/delete")
@@ -393,21 +341,13 @@ def accept_invitation(token: str):
     record = tokens.peek(token, "invitation")
     invited = services.get_user(record.user_id)
     form = InvitationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.accept_invitation(token, form.password.data, form.name.data)
-        except WeakPassword as error:
-            status = form_error(form, error, "password")
-        except AccountError as error:
-            status = form_error(form, error, "password")
-        else:
-            flash("Welcome to the team. Sign in, then set up two-factor sign-in.", "success")
-            return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        status = 400
+    outcome = run_form(form, lambda: services.accept_invitation(token, form.password.data, form.name.data),
+                       field="password")
+    if outcome.ok:
+        flash("Welcome to the team. Sign in, then set up two-factor sign-in.", "success")
+        return redirect(url_for("auth.login"))
     return render_template("account/invitation.html", form=form, invited=invited,
-                           new_account=invited.password_hash is None), status
+                           new_account=invited.password_hash is None), outcome.status
 
 
 def init_app(app) -> None:
