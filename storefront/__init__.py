@@ -22,10 +22,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     ``instance/`` beside the package.
     """
     from . import cli, config as configuration, errors, extensions, health, jobs, logs, security
-    from . import mail, sessions, templating
+    from . import mail, media, sessions, templating
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp, views as auth_views
-    from .catalog import bp as catalog_bp
+    from .catalog import bp as catalog_bp, cache as catalog_cache, search_cli
     from .plugins import manager as plugin_manager
 
     instance_path = instance_path or os.environ.get("STOREFRONT_INSTANCE_PATH") or None
@@ -37,6 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     sessions.init_app(app)                       # server-side sessions in the app database
     jobs.init_app(app)                           # RQ queues, or inline without Redis
     mail.init_app(app)                           # outgoing mail, delivered by jobs
+    media.init_app(app)                          # image storage, /media route, image_url()
+    catalog_cache.init_app(app)                  # catalog page cache, new generation per catalog write
     auth_views.init_app(app)                     # who is signed in (Flask-Login)
     plugin_manager.init_app(app, extra=plugins)  # core + installed + extra plugins, live on/off
     security.init_app(app)                       # proxy awareness, security headers
@@ -48,5 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     templating.init_app(app)                     # themes, theme_static(), filters
     errors.init_app(app)                         # themed HTML / JSON error pages
     cli.init_app(app)                            # flask worker, jobs, sessions …
+    search_cli.init_app(app)                     # flask search reindex | status
     plugin_manager.app_ready(app)                # storefront_app_ready: plugins' last word
     return app

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import jobs, sessions
+from .catalog.cli import catalog_group
 
 
 @click.command("worker")
@@ -108,7 +109,7 @@ def sessions_cleanup() -> None:
     click.echo(f"removed {sessions.remove_expired_sessions()} expired session(s)")
 
 
-CORE_COMMANDS = (worker_command, jobs_group, sessions_group)
+CORE_COMMANDS = (worker_command, jobs_group, sessions_group, catalog_group)
 
 
 def init_app(app: Flask) -> None:

@@ -86,6 +86,42 @@ DEFAULTS: dict[str, Any] = {
     # Id of the search backend plugin to use ("sql", "tantivy"); "basic" is the core's
     # substring search, which also answers whenever the chosen backend fails.
     "SEARCH_BACKEND": "sql",
+    # Product ids per batch when `flask search reindex` rebuilds an index (each batch is
+    # read with a fixed number of queries and written in one go).
+    "SEARCH_REINDEX_BATCH_SIZE": 500,
+    # --- catalog pages and their cache (see storefront/catalog/cache.py) -------------
+    # Seconds page data (home, categories, products, search) stays cached. Every catalog
+    # write starts a new cache generation, so with REDIS_URL changes show at once; without
+    # it each process caches for itself and other processes catch up within this delay.
+    # 0 turns the data cache off.
+    "CATALOG_CACHE_SECONDS": 60,
+    # Most entries the in-process cache keeps (used when REDIS_URL is unset).
+    "CATALOG_CACHE_MAX_ENTRIES": 2000,
+    # max-age (seconds) of anonymous catalog pages (Cache-Control: public, with an ETag),
+    # so browsers and a reverse proxy may reuse them. Signed-in pages are never stored.
+    "CATALOG_HTTP_MAX_AGE": 60,
+    # Products per page of category and search results.
+    "CATALOG_PAGE_SIZE": 24,
+    # Result and facet counts look at no more than this many products, so a huge category
+    # costs no more than a category of this size: above it a page says "More than 1,000
+    # products" and its filters show no counts.
+    "CATALOG_COUNT_LIMIT": 1000,
+    # Product pages say "Only N left" at or below this stock.
+    "CATALOG_FEW_LEFT": 5,
+    # --- media (uploaded images; see storefront/media.py) ---------------------------
+    # Folder of uploaded images and their thumbnails; relative paths are in the instance folder.
+    "MEDIA_ROOT": "media",
+    # Import path "package.module:factory" of a storage replacing the local folder (an
+    # object-store plugin); the factory is called with the app. None: MEDIA_ROOT on disk.
+    "MEDIA_STORAGE": None,
+    # Largest image file accepted (bytes), counted while reading the upload.
+    "MEDIA_MAX_BYTES": 10 * 1024 * 1024,
+    # Most pixels an image may declare (width × height), checked before decoding, so
+    # decompression bombs are refused.
+    "MEDIA_MAX_PIXELS": 40_000_000,
+    # --- back office ----------------------------------------------------------------
+    # Active variants with this many units or fewer appear on the low-stock list.
+    "LOW_STOCK_THRESHOLD": 5,
     # --- accounts and security ---------------------------------------------------
     # Shortest password accepted; common passwords and the account's e-mail are refused too.
     "PASSWORD_MIN_LENGTH": 10,

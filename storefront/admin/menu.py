@@ -18,6 +18,11 @@ CORE_MENU: tuple[AdminLink, ...] = (
     AdminLink("Audit log", "admin.audit_log"),
     AdminLink("Theme", "admin.theme"),
     AdminLink("Plugins", "admin.plugins"),
+    AdminLink("Categories", "admin.categories"),
+    AdminLink("Products", "admin.products"),
+    AdminLink("Stock", "admin.stock"),
+    AdminLink("Reviews", "admin.reviews"),
+    AdminLink("Import / export", "admin.catalog_import"),
 )
 
 

@@ -100,7 +100,7 @@ def save_product(values: dict, product: Product | None = None, actor=None) -> Pr
     with db.session.no_autoflush:
         new_slug = unique_slug(Product, wanted_slug, exclude_id=None if creating else product.id)
     if not creating and product.slug != new_slug:
-        _remember_old_slug("product", product.slug, product.id)
+        remember_old_slug("product", product.slug, product.id)
     product.slug = new_slug
     db.session.flush()
     if "category_ids" in values:
@@ -117,7 +117,8 @@ def save_product(values: dict, product: Product | None = None, actor=None) -> Pr
     return product
 
 
-def _remember_old_slug(kind: str, old_slug: str, target_id: int) -> None:
+def remember_old_slug(kind: str, old_slug: str, target_id: int) -> None:
+    """Keep ``old_slug`` answering with a 301 to the product or category ``target_id``."""
     db.session.execute(delete(SlugRedirect).where(SlugRedirect.kind == kind, SlugRedirect.old_slug == old_slug))
     db.session.add(SlugRedirect(kind=kind, old_slug=old_slug, target_id=target_id))
 

@@ -16,20 +16,23 @@ with hook implementations::
 
 Every hook is documented in :mod:`storefront.plugins.hookspecs` (and ``docs/plugins.md``).
 """
+from ..jobs import enqueue
+from .data import db_metadata, db_session, load_product_documents
 from .manager import ENTRY_POINT_GROUP, HOOK_PREFIX, SLOT_PREFIX, hookimpl
 from .settings import Setting, SettingError, SettingsInvalid, get_settings
-from .types import (Address, CheckoutSnapshot, CustomerSummary, Facet, FacetValue, Line, MenuItem,
-                    OrderSummary, PaymentCallback, PaymentGateway, PaymentRef, PaymentRequest,
+from .types import (Address, CheckoutSnapshot, CustomerSummary, DocumentCategory, Facet, FacetValue,
+                    Line, MenuItem, OrderSummary, PaymentCallback, PaymentGateway, PaymentRef, PaymentRequest,
                     PaymentResult, PaymentStatus, PaymentStep, PaymentUnavailable, PluginFailure,
-                    SearchBackend, SearchPage, SearchQuery, SearchUnavailable, ShippingQuote,
+                    ProductDocument, SearchBackend, SearchPage, SearchQuery, SearchUnavailable, ShippingQuote,
                     ShippingRequest, TaxRequest, TaxResult, UnknownProvider)
 
 __all__ = [
     "ENTRY_POINT_GROUP", "HOOK_PREFIX", "SLOT_PREFIX", "hookimpl",
     "Setting", "SettingError", "SettingsInvalid", "get_settings",
-    "Address", "CheckoutSnapshot", "CustomerSummary", "Facet", "FacetValue", "Line", "MenuItem",
-    "OrderSummary", "PaymentCallback", "PaymentGateway", "PaymentRef", "PaymentRequest",
+    "db_metadata", "db_session", "enqueue", "load_product_documents",
+    "Address", "CheckoutSnapshot", "CustomerSummary", "DocumentCategory", "Facet", "FacetValue", "Line",
+    "MenuItem", "OrderSummary", "PaymentCallback", "PaymentGateway", "PaymentRef", "PaymentRequest",
     "PaymentResult", "PaymentStatus", "PaymentStep", "PaymentUnavailable", "PluginFailure",
-    "SearchBackend", "SearchPage", "SearchQuery", "SearchUnavailable", "ShippingQuote",
+    "ProductDocument", "SearchBackend", "SearchPage", "SearchQuery", "SearchUnavailable", "ShippingQuote",
     "ShippingRequest", "TaxRequest", "TaxResult", "UnknownProvider",
 ]

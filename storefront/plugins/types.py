@@ -283,7 +283,21 @@ class PaymentGateway(Protocol):
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A shopper's search: free text, facet filters (name → accepted values), a page."""
+    """A shopper's search: free text, facet filters (name → accepted values), a page.
+
+    Filter names, shared by every backend and by the facets they return (a
+    :class:`FacetValue`'s ``value`` goes back into ``filters`` as is):
+
+    * ``"brand"`` — brand names;
+    * ``"category"`` — category slugs; a category also finds its sub-categories' products;
+    * ``"in_stock"`` — ``("true",)`` keeps only products in stock;
+    * ``"price_min"`` / ``"price_max"`` — one value each, minor units, inclusive;
+    * any other name — a product attribute or variant option (``"size": ("M", "L")``),
+      names in lower case.
+
+    The values of one name are alternatives (any may match); different names must all
+    match. Backends ignore values they cannot read (a non-numeric ``price_min``).
+    """
 
     text: str
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -318,6 +332,68 @@ class SearchPage:
     facets: tuple[Facet, ...] = ()
 
 
+@dataclass(frozen=True)
+class DocumentCategory:
+    """A category a product sits in, as search sees it."""
+
+    slug: str
+    name: str
+    #: Slugs from the root down to this category: ``"/clothing/shirts"``.
+    path: str
+
+
+@dataclass(frozen=True)
+class ProductDocument:
+    """Everything a search backend may index about one product, read from the catalog by
+    :func:`storefront.plugins.load_product_documents` (plugins never read catalog tables).
+
+    Only products with ``status == "active"`` belong in a shop's search results
+    (:attr:`searchable`); a backend asked to index any other product forgets it.
+    """
+
+    id: int
+    title: str
+    slug: str
+    #: The description as plain text (Markdown and HTML removed).
+    description_text: str
+    brand: str
+    #: SKUs of the product's active variants.
+    skus: tuple[str, ...]
+    #: The categories it sits in.
+    categories: tuple[DocumentCategory, ...]
+    #: Those categories and every ancestor of theirs, each once, parents first: index
+    #: these so a filter on "clothing" also finds a product filed under "clothing/shirts".
+    categories_with_ancestors: tuple[DocumentCategory, ...]
+    #: Filterable facts, own attributes and active variants' options alike:
+    #: ``{"size": ("M", "L"), "colour": ("Red",)}``; names are lower case.
+    attributes: Mapping[str, tuple[str, ...]]
+    #: Lowest price of the active variants, in minor units of ``currency``.
+    price_min_minor: int
+    currency: str
+    in_stock: bool
+    status: str
+    #: Average approved rating × 100 (0 = no ratings).
+    rating_avg_x100: int
+    #: When the product was created, as a POSIX timestamp (UTC).
+    created_at: float
+
+    @property
+    def searchable(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_min_minor, self.currency)
+
+    @property
+    def category_slugs(self) -> tuple[str, ...]:
+        return tuple(category.slug for category in self.categories)
+
+    @property
+    def category_paths(self) -> tuple[str, ...]:
+        return tuple(category.path for category in self.categories)
+
+
 @runtime_checkable
 class SearchBackend(Protocol):
     """A search engine, returned by ``storefront_search_backends``.
@@ -334,11 +410,17 @@ class SearchBackend(Protocol):
         ...
 
     def index(self, product_ids: list[int]) -> None:
-        """(Re-)index these products; called from a job after catalog changes."""
+        """(Re-)index these products; called from a job after catalog changes and by
+        ``flask search reindex`` (in batches of contiguous ids).
+
+        Read them with :func:`storefront.plugins.load_product_documents`; an id with no
+        document, or whose document is not :attr:`~ProductDocument.searchable`, is
+        forgotten, so indexing a range of ids also clears out deleted products.
+        """
         ...
 
     def remove(self, product_ids: list[int]) -> None:
-        """Forget these products."""
+        """Forget these products (they were deleted)."""
         ...
 
 

@@ -91,5 +91,5 @@ def test_plugin_migration_directories_join_alembics_search_path(make_app, tmp_pa
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
         scripts = ScriptDirectory.from_config(config)
-    assert scripts.version_locations[-1] == str(tmp_path)
+    assert str(tmp_path) in scripts.version_locations  # installed plugins may add theirs too
     assert scripts.get_heads()  # the core's revisions are still found
