@@ -134,18 +134,18 @@ class SqlSearch:
         result = [hit for hit in hits if met[hit.product_id] >= wanted] if wanted else hits
         if not result:
             return SearchPage(product_ids=(), total=0, facets=())
-        result.sort(key=SORT_KEYS.get(sort, SORT_KEYS["relevance"]))
         entries: Counter[str] = Counter()
         for hit in result:
             entries.update(hit.facet_keys.split(RECORD))
         counts = {key: number for key, number in _tally(entries).items() if key[0] not in wanted}
         for name in wanted:
-            others, prefix = wanted - {name}, name + UNIT
+            others, needle = wanted - {name}, RECORD + name + UNIT
             own: Counter[str] = Counter()
             for hit in hits:
-                if met[hit.product_id] >= others:
-                    own.update(entry for entry in hit.facet_keys.split(RECORD) if entry.startswith(prefix))
+                if met[hit.product_id] >= others and needle in hit.facet_keys:
+                    own.update(entry for entry in hit.facet_keys.split(RECORD) if entry.startswith(needle[1:]))
             counts.update(_tally(own))
+        result.sort(key=SORT_KEYS.get(sort, SORT_KEYS["relevance"]))
         return SearchPage(product_ids=tuple(hit.product_id for hit in result[offset:offset + per_page]),
                           total=len(result), facets=self._facets(counts, filters))
 
@@ -162,8 +162,7 @@ class SqlSearch:
         return tuple(self._facet(name, by_name[name], filters.values.get(name, ())) for name in _facet_order(by_name))
 
     def _facet(self, name: str, values: list[tuple[str, str, int]], chosen: tuple[str, ...]) -> Facet:
-        rows = sorted(values,
-                      key=lambda row: (-row[2], row[1].lower()))
+        rows = sorted(values, key=lambda row: (-row[2], row[1].lower()))
         # The shopper's own choices stay listed even when they are not the most common.
         shown = rows[:self.facet_values] + [row for row in rows[self.facet_values:] if row[0] in chosen]
         return Facet(name, FACET_LABELS.get(name, name.replace("_", " ").capitalize()),

@@ -88,7 +88,7 @@ def mariadb_match(terms: list[str], title_weight: float, min_token_size: int) ->
     # Only short words or stopwords: FULLTEXT cannot see them, the title can. The LIKE
     # finds candidates, the REGEXP keeps words that start with them ("the" is not
     # "leather"); both follow the column's case- and accent-blind collation. The copy of
-    # the title in search_sql_documents is scanned: a narrow table scans fast.
+    # the title in search_sql_documents is scanned, not the full-text table with its bodies.
     title = documents.c.title
     return TextMatch(title_condition=and_(*(
         and_(title.like(f"%{_escape_like(t)}%", escape="!"), title.regexp_match(rf"\b{t}")) for t in terms)))

@@ -64,6 +64,6 @@ def storefront_product_changed(product_id: int, deleted: bool) -> None:
     # before switching to this one, `flask search reindex --backend tantivy` builds it.
     if current_app.config["SEARCH_BACKEND"] != PLUGIN_NAME:
         return
-    from .jobs import follow_product_change
+    from .jobs import follow_product_change  # here: the jobs module imports this one
 
     enqueue(follow_product_change, product_id, deleted, queue=QUEUE)

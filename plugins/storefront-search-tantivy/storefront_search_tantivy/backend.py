@@ -65,6 +65,19 @@ class TantivySearch:
     # --- searching ---------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchPage:
+        try:
+            return self._search(query)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            # A panic inside tantivy reaches Python as pyo3's PanicException, a
+            # BaseException the core's guard does not catch: make it a clean failure so
+            # the basic search answers instead of a 500.
+            if isinstance(exc, Exception):
+                raise
+            raise store.IndexUnreadable() from exc
+
+    def _search(self, query: SearchQuery) -> SearchPage:
         per_page = min(max(int(query.per_page), 1), MAX_PER_PAGE)
         offset = (max(int(query.page), 1) - 1) * per_page
         searcher = store.searcher(self.directory)

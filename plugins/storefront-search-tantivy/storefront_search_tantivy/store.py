@@ -38,6 +38,10 @@ class IndexNotBuilt(PluginFailure):
     """The search index has not been built yet: run `flask search reindex --backend tantivy`."""
 
 
+class IndexUnreadable(PluginFailure):
+    """The search index could not be read; the basic search answers meanwhile."""
+
+
 class IndexBusy(PluginFailure):
     """Another process is writing the search index; the job will be retried."""
 

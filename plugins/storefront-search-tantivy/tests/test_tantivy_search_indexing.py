@@ -95,3 +95,18 @@ def test_reindex_builds_the_index_with_a_progress_bar(app, make_product, search)
     assert set(search("towel").product_ids) == set(ids)
     status = app.test_cli_runner().invoke(args=["search", "status"])
     assert "* tantivy" in status.output and "documents: 4" in status.output
+
+
+def test_a_panic_inside_tantivy_still_leaves_the_shop_a_search(app, make_product, monkeypatch):
+    make_product("Jute Rug")
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    def panic(directory):
+        raise PanicException("Limit must be greater than 0")
+
+    monkeypatch.setattr(store, "searcher", panic)
+    outcome = search_products(SearchQuery("jute"))
+
+    assert (outcome.backend, outcome.fell_back, outcome.page.total) == ("basic", True, 1)
