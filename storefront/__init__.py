@@ -25,7 +25,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     from . import mail, media, sessions, templating
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp, views as auth_views
+    from .cart import bp as cart_bp
     from .catalog import bp as catalog_bp, cache as catalog_cache, search_cli
+    from .checkout import bp as checkout_bp
+    from .orders import bp as orders_bp
+    from .payments import bp as payments_bp
     from .plugins import manager as plugin_manager
 
     instance_path = instance_path or os.environ.get("STOREFRONT_INSTANCE_PATH") or None
@@ -45,6 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app.register_blueprint(health.bp)            # core blueprints, listed by hand
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(cart_bp)
+    app.register_blueprint(checkout_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(payments_bp)
     app.register_blueprint(admin_bp)
     plugin_manager.register_blueprints(app)      # then the blueprints plugins return
     templating.init_app(app)                     # themes, theme_static(), filters

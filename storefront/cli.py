@@ -115,6 +115,21 @@ CORE_COMMANDS = (worker_command, jobs_group, sessions_group, catalog_group)
 def init_app(app: Flask) -> None:
     for command in CORE_COMMANDS:
         app.cli.add_command(command)
+    upgrade_all_heads_by_default()
+
+
+def upgrade_all_heads_by_default() -> None:
+    """Make a plain ``flask db upgrade`` mean ``flask db upgrade heads``.
+
+    Plugins that own tables ship their own Alembic branch, so an install with such a
+    plugin has several heads, and Flask-Migrate's default target ("head") would refuse
+    with "Multiple head revisions". Upgrading every branch is what a merchant means.
+    """
+    from flask_migrate.cli import upgrade
+
+    for param in upgrade.params:
+        if param.name == "revision" and param.default == "head":
+            param.default = "heads"
 
 
 def main() -> None:

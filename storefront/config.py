@@ -41,6 +41,14 @@ DEFAULTS: dict[str, Any] = {
     "STORE_CURRENCY": "EUR",
     # Babel locale used to format money and dates.
     "STORE_LOCALE": "en_US",
+    # Public address of the store ("https://shop.example.com"), for links in e-mails sent by
+    # jobs outside a web request (unpaid orders cancelled by the periodic job). Unset:
+    # e-mails sent during a request use that request's address; others use http://localhost.
+    "STORE_URL": None,
+    # Seller details printed on invoices: the postal address (lines separated by "\n")
+    # and the VAT / tax number. Empty: left out.
+    "STORE_ADDRESS": "",
+    "STORE_TAX_ID": "",
     # --- database -------------------------------------------------------------
     # SQLAlchemy URL. A relative SQLite path lives in the instance folder.
     # Production: mysql+pymysql://user:pass@host/db?charset=utf8mb4
@@ -125,6 +133,9 @@ DEFAULTS: dict[str, Any] = {
     # --- accounts and security ---------------------------------------------------
     # Shortest password accepted; common passwords and the account's e-mail are refused too.
     "PASSWORD_MIN_LENGTH": 10,
+    # Werkzeug hashing method: scrypt (memory-hard, standard library) at Werkzeug's cost.
+    # The test suite lowers the cost ("scrypt:1024:8:1"); never do that in a real store.
+    "PASSWORD_HASH_METHOD": "scrypt",
     # Failed sign-ins before an account is locked; the lock doubles on each further lock.
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_SECONDS": 300,
@@ -176,9 +187,22 @@ DEFAULTS: dict[str, Any] = {
     # In tests (TESTING=True), re-raise a plugin's exception instead of containing it, so
     # bugs show. Production always contains it. Tests of isolation turn this off.
     "PLUGINS_RAISE_ERRORS": True,
-    # --- checkout ---------------------------------------------------------------------------
-    # Flat tax rate the core applies when no tax plugin answers ("0.19" = 19 %).
+    # --- cart and checkout ------------------------------------------------------------------
+    # Flat tax rate the core applies when no tax plugin answers ("0.19" = 19 %) …
     "TAX_RATE": "0",
+    # … unless the destination country has its own: {"DE": "0.19", "FR": "0.20"}.
+    "TAX_RATES": {},
+    # Whether catalog prices already include tax (B2C in the EU) or tax is added on top.
+    "PRICES_INCLUDE_TAX": False,
+    # Most units of one variant a single cart line may hold.
+    "CART_MAX_QUANTITY": 99,
+    # Guest carts untouched for this many days are deleted by a periodic job.
+    "CART_GUEST_DAYS": 30,
+    # --- orders -------------------------------------------------------------------------------
+    # Order numbers look like "SF-4K7Q-9XM2"; the prefix is yours.
+    "ORDER_NUMBER_PREFIX": "SF",
+    # Unpaid orders are cancelled this many minutes after they were placed; stock returns.
+    "ORDER_UNPAID_HOLD_MINUTES": 72 * 60,
 }
 
 

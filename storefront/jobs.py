@@ -54,6 +54,10 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sessions.remove_expired", "storefront.sessions:remove_expired_sessions", 3600),
     PeriodicJob("jobs.forget_old_receipts", "storefront.jobs:forget_old_receipts", 86400),
+    # Orders unpaid past their hold (ORDER_UNPAID_HOLD_MINUTES) are cancelled; stock returns.
+    PeriodicJob("orders.cancel_unpaid", "storefront.orders.tasks:cancel_unpaid_orders", 300),
+    # Guest carts untouched for CART_GUEST_DAYS are deleted.
+    PeriodicJob("cart.remove_old_guest_carts", "storefront.cart.services:remove_old_guest_carts", 86400),
 )
 
 

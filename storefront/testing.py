@@ -15,8 +15,12 @@ Fixtures: ``app_config`` (override it to change the app's config), ``app``, ``cl
 ``redis_url`` (real Redis), ``fake_redis`` and ``queued_jobs`` (jobs on fakeredis),
 ``chromium_path`` and ``browser_page`` (Playwright in Debian's Chromium); for plugins
 ``make_plugin_app``, ``configure_plugin`` and ``make_shipping_request`` (see also
-:mod:`storefront.plugins.conformance`); for accounts ``make_user``, ``login``,
-``staff_client`` and ``sent_mail``.
+:mod:`storefront.plugins.conformance`); for search backends ``make_search_product``,
+``make_search_category`` and ``search_page``; for accounts ``make_user``, ``login``,
+``staff_client``, ``shopper`` (a signed-in customer) and ``sent_mail``; for the catalog
+``make_category`` and ``make_product``; for selling ``make_cart`` (a cart ready to
+place), ``make_order`` (a placed order, made directly) and ``localstripe`` (a local fake
+Stripe on 127.0.0.1).
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ TEST_DATABASE_URL_ENV = "STOREFRONT_TEST_DATABASE_URL"
 TEST_REDIS_URL_ENV = "STOREFRONT_TEST_REDIS_URL"
 CHROMIUM_PATH = "/usr/bin/chromium"
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
 MARKERS = (
     "mariadb: needs a real MariaDB (STOREFRONT_TEST_DATABASE_URL)",
@@ -140,6 +145,8 @@ def base_test_config(database_url: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
         "MAIL_BACKEND": "memory",
+        # Cheap scrypt: hundreds of accounts are made and signed in; the cost is in the hash.
+        "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH_METHOD,
     }
 
 
@@ -182,9 +189,13 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 def _forget_cached_user() -> None:
+    """Tests keep one app context across requests, so ``g`` outlives a request: forget
+    the signed-in user Flask-Login cached and the CSRF token Flask-WTF cached there, or
+    the next request (maybe another client's) would see them."""
     from flask import g
 
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)
 
 
 def empty_tables() -> None:
@@ -403,7 +414,85 @@ def browser_page(chromium_path: str):
 
 
 
+#: Collects Content-Security-Policy violations in ``window.__cspViolations`` (a blocked
+#: inline script or style would otherwise fail silently).
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+
+
+def watch_page(page) -> list[str]:
+    """Start watching a Playwright page: CSP violations land in ``window.__cspViolations``;
+    the returned list fills with console errors (failed resource loads aside)."""
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text else None)
+    page.add_init_script(CSP_WATCH)
+    return problems
+
+
 # --- plugin authors' kit -------------------------------------------------------------------
+
+
+class OfflineGateway:
+    """A payment gateway for tests of everything around payments: it takes any amount
+    offline (the order awaits payment, like a bank transfer), captures at once, refunds
+    at once and remembers the refunds (``.refunds``: (payment id, amount) pairs)."""
+
+    def __init__(self, id: str = "testpay", name: str = "Test payment", available: bool = True):
+        self.id, self.name, self.available = id, name, available
+        self.refunds: list = []
+
+    def is_available(self, amount, country):
+        return self.available
+
+    def start(self, request):
+        from .plugins.types import PaymentResult, PaymentStep
+
+        return PaymentStep.done(PaymentResult("pending", request.amount))
+
+    def handle_callback(self, callback):
+        from .plugins.types import PaymentResult
+
+        amount = callback.payment.amount if callback.payment else None
+        return PaymentResult("pending", amount) if amount else PaymentResult("failed", _zero_money())
+
+    def capture(self, payment, amount):
+        from .plugins.types import PaymentResult
+
+        return PaymentResult("paid", amount)
+
+    def refund(self, payment, amount):
+        from .plugins.types import PaymentResult
+
+        self.refunds.append((payment.payment_id, amount))
+        return PaymentResult("refunded", amount, psp_reference=f"re_{len(self.refunds)}")
+
+
+def _zero_money():
+    from flask import current_app
+
+    from .money import Money
+
+    return Money.zero(current_app.config["STORE_CURRENCY"])
+
+
+def gateway_plugin(gateway, name: str | None = None):
+    """A plugin object offering ``gateway``: ``make_plugin_app(gateway_plugin(OfflineGateway()))``."""
+    from .plugins.manager import hookimpl
+
+    class GatewayPlugin:
+        PLUGIN_NAME = name or f"{gateway.id}_gateway"
+
+        @hookimpl
+        def storefront_payment_gateways(self):
+            return [gateway]
+
+    return GatewayPlugin()
+
+
 
 
 @pytest.fixture
@@ -462,7 +551,7 @@ def make_user(app) -> Callable[..., Any]:
 
     from .auth.models import User
     from .auth.passwords import hash_password
-    from .auth.tokens import utcnow
+    from .clock import utcnow
     from .extensions import db
 
     counter = iter(range(1, 10_000))
@@ -512,13 +601,24 @@ def login() -> Callable[..., Any]:
     return sign_in
 
 
+def signed_in_client(app, user, login):
+    """A test client of ``app`` signed in as ``user`` (``client.user``)."""
+    client = app.test_client()
+    client.user = user  # type: ignore[attr-defined]
+    login(client, user)
+    return client
+
+
 @pytest.fixture
 def staff_client(app, make_user, login):
     """A test client signed in as a staff member with a second factor."""
-    client = app.test_client()
-    client.user = make_user(role="staff")  # type: ignore[attr-defined]
-    login(client, client.user)
-    return client
+    return signed_in_client(app, make_user(role="staff"), login)
+
+
+@pytest.fixture
+def shopper(app, make_user, login):
+    """A test client signed in as a new customer (``shopper.user``)."""
+    return signed_in_client(app, make_user(), login)
 
 
 def mail_text(message) -> str:
@@ -532,3 +632,341 @@ def sent_mail(app) -> list:
     from .mail import sent_messages
 
     return sent_messages(app)
+
+
+# --- catalog ----------------------------------------------------------------------------------
+
+
+def create_category(name: str, parent=None, **values):
+    """A category row (categories need no service)."""
+    from .catalog.models import Category
+    from .catalog.services import slugify
+    from .extensions import db
+
+    category = Category(name=name, slug=values.pop("slug", slugify(name)),
+                        parent_id=parent.id if parent else None, **values)
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def create_product(title: str, *, categories=(), price: int = 1000, stock: int = 5, variants=None,
+                   created_at=None, **values):
+    """An active product made through the catalog services, with one variant (``price``
+    minor units, ``stock`` units) unless ``variants`` lists dicts for
+    :func:`storefront.catalog.services.save_variant` (``sku`` and ``price_minor`` may be
+    left out; SKUs are derived from the title)."""
+    import re
+
+    from .catalog import services
+
+    values.setdefault("status", "active")
+    product = services.save_product({"title": title, "category_ids": [c.id for c in categories], **values})
+    stem = re.sub(r"[^A-Z0-9]", "", title.upper())[:40] + f"-{product.id}"
+    for index, variant in enumerate(variants or [{"price_minor": price, "stock": stock}]):
+        services.save_variant(product, {"sku": f"{stem}-{index}", "price_minor": price, **variant})
+    if created_at is not None:
+        product.created_at = created_at
+    services.commit_product(product)
+    return product
+
+
+@pytest.fixture
+def make_category(app) -> Callable[..., Any]:
+    """``make_category("Shoes", parent=None, **columns)`` → a saved Category."""
+    return create_category
+
+
+@pytest.fixture
+def make_product(app) -> Callable[..., Any]:
+    """``make_product("Linen shirt", price=2500, stock=3, categories=[…])`` → an active
+    product with one variant; see :func:`create_product`."""
+    return create_product
+
+
+# --- orders (H2: orders and their back office) ----------------------------------------------------
+
+
+def create_order(lines=None, *, user=None, email: str | None = None, status: str = "pending_payment",
+                 gateway: str = "manual", payment: bool = False, shipping_minor: int = 0, tax_minor: int = 0,
+                 discount_minor: int = 0, coupon=None, placed_at=None, pay_by=None, shipping_address=None,
+                 placed_mail: bool = False):
+    """A placed order made directly (not through checkout): ``lines`` are products,
+    variants or ``(product_or_variant, quantity)`` pairs — by default one new product
+    (10.00, 10 in stock) × 2. Stock is taken through ``adjust_stock`` ("sale" movements),
+    the order awaits payment with ``pay_by`` = placed + ORDER_UNPAID_HOLD_MINUTES.
+
+    ``payment=True`` adds a pending Payment row for ``gateway``; ``status="paid"`` then
+    marks it paid through :func:`storefront.orders.services.mark_paid`. ``coupon`` records
+    a redemption and counts its use; ``placed_mail`` queues the "placed" e-mail.
+    """
+    import secrets
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from .catalog.models import Product, Variant
+    from .catalog.services import adjust_stock
+    from .clock import utcnow
+    from .extensions import db
+    from .orders import services
+    from .orders.models import Order, OrderLine
+
+    if lines is None:
+        lines = [(create_product("Test product", price=1000, stock=10), 2)]
+    pairs = []
+    for item in lines:
+        thing, quantity = item if isinstance(item, tuple) else (item, 1)
+        variant = thing.variants[0] if isinstance(thing, Product) else thing
+        assert isinstance(variant, Variant), f"make_order needs products or variants, got {thing!r}"
+        pairs.append((variant, quantity))
+    currency = pairs[0][0].currency
+    now = placed_at or utcnow()
+    address = shipping_address or {"full_name": getattr(user, "name", "") or "Guest Shopper", "company": "",
+                                   "line1": "1 Market Street", "line2": "", "city": "Leeds", "region": "",
+                                   "postal_code": "LS1 1AA", "country": "GB", "phone": ""}
+    subtotal = sum(v.price_minor * q for v, q in pairs)
+    order = Order(number=services.new_order_number(), checkout_token=secrets.token_urlsafe(32),
+                  user_id=getattr(user, "id", None), email=email or getattr(user, "email", None) or "guest@example.com",
+                  status="pending_payment", currency=currency, subtotal_minor=subtotal, discount_minor=discount_minor,
+                  shipping_minor=shipping_minor, tax_minor=tax_minor,
+                  total_minor=subtotal - discount_minor + shipping_minor + tax_minor,
+                  prices_include_tax=False, tax_label="Tax", paid_minor=0, refunded_minor=0,
+                  coupon_code=getattr(coupon, "code", None), shipping_quote_id="flatrate:standard",
+                  shipping_label="Standard", shipping_address=address, payment_gateway_id=gateway, placed_at=now,
+                  pay_by=pay_by or now + timedelta(minutes=current_app.config["ORDER_UNPAID_HOLD_MINUTES"]),
+                  updated_at=now)
+    for variant, quantity in pairs:
+        options = ", ".join(f"{k}: {v}" for k, v in (variant.options or {}).items())
+        order.lines.append(OrderLine(variant_id=variant.id, product_id=variant.product_id, sku=variant.sku,
+                                     title=variant.product.title, options=options, quantity=quantity,
+                                     unit_price_minor=variant.price_minor, discount_minor=0, tax_minor=0,
+                                     total_minor=variant.price_minor * quantity, quantity_fulfilled=0))
+    db.session.add(order)
+    db.session.flush()
+    for variant, quantity in pairs:
+        adjust_stock(variant.id, -quantity, "sale", note=f"Order {order.number}", order_id=order.id, commit=False)
+    if coupon is not None:
+        from .checkout.models import Coupon, CouponRedemption
+        from sqlalchemy import update
+
+        db.session.execute(update(Coupon).where(Coupon.id == coupon.id).values(used_count=Coupon.used_count + 1))
+        db.session.add(CouponRedemption(coupon_id=coupon.id, order_id=order.id, user_id=order.user_id,
+                                        email=order.email.lower(), amount_minor=discount_minor, created_at=now))
+    services.record_event(order, "placed", f"Order placed ({gateway}).")
+    payment_row = None
+    if payment:
+        from .payments.models import Payment
+
+        payment_row = Payment(public_id="pay_" + secrets.token_urlsafe(12), order_id=order.id, gateway_id=gateway,
+                              status="pending", amount_minor=order.total_minor, currency=currency,
+                              refunded_minor=0, created_at=now, updated_at=now)
+        db.session.add(payment_row)
+    if placed_mail:
+        services.send_order_email(order, "placed")
+    db.session.commit()
+    if status == "paid":
+        if payment_row is not None:
+            payment_row.status = "paid"
+        services.mark_paid(order.id, payment=payment_row)
+    elif status != "pending_payment":
+        raise ValueError("make_order makes orders awaiting payment or paid; move them on through the services")
+    return order
+
+
+@pytest.fixture
+def make_order(app) -> Callable[..., Any]:
+    """``make_order([(product, 2)], user=…, status="paid", payment=True)`` → a placed
+    order, made without checkout; see :func:`create_order`."""
+    return create_order
+
+
+# --- search backends (catalog/search, H4) --------------------------------------------------------
+
+
+@pytest.fixture
+def make_search_product(app) -> Callable[..., Any]:
+    """``make_search_product("Lamp", brand="Lumen", price_minor=2500, options={"colour": "Red"},
+    categories=[category_id], sku="L-1", stock=0, status="draft")`` → the id of a product
+    saved through the catalog services (the search backend indexes it as in a real shop);
+    see :func:`storefront.plugins.conformance.add_search_product`."""
+    from .plugins.conformance import add_search_product
+
+    return add_search_product
+
+
+@pytest.fixture
+def make_search_category(app) -> Callable[..., Any]:
+    """``make_search_category("Shirts", parent=clothing_id)`` → the new category's id."""
+    from .plugins.conformance import add_search_category
+
+    return add_search_category
+
+
+@pytest.fixture
+def search_page(app) -> Callable[..., Any]:
+    """``search_page("headph", sort="price_asc", brand=("Acme",))`` → the SearchPage the
+    shop's search gives, asserting the store's ``SEARCH_BACKEND`` answered (no fallback);
+    see :func:`storefront.plugins.conformance.search_with`."""
+    from .plugins.conformance import search_with
+
+    return search_with(app.config["SEARCH_BACKEND"])
+
+
+# --- payments: localstripe, a fake Stripe for the Stripe plugin's tests (H3) ------------------------
+
+#: Runs localstripe bound to 127.0.0.1 (its own CLI listens on every interface) on the port
+#: given as the first argument. It never loads /tmp/localstripe.pickle, and writing it is
+#: switched off, so parallel runs (each on its own port) do not share or clobber a store.
+LOCALSTRIPE_WRAPPER = """\
+import logging, sys
+from aiohttp import web
+from localstripe import resources
+from localstripe.server import app
+resources.Store.dump_to_disk = lambda self: None
+logging.basicConfig(level=logging.INFO)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]))
+"""
+
+
+class LocalStripe:
+    """A running localstripe: where to point the Stripe plugin, and the hooks its fake
+    Stripe.js (or a test standing in for a browser) uses."""
+
+    #: Any key starting with sk_ / pk_ is accepted.
+    secret_key = "sk_test_storefront"
+    publishable_key = "pk_test_storefront"
+
+    def __init__(self, url: str):
+        self.url = url
+
+    @property
+    def api_base(self) -> str:
+        """The plugin's ``api_base`` setting."""
+        return self.url
+
+    @property
+    def js_url(self) -> str:
+        """The plugin's ``js_url`` setting: localstripe's fake Stripe.js."""
+        return f"{self.url}/js.stripe.com/v3/"
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        """Stripe plugin settings pointing at this server (for ``configure_plugin``)."""
+        return {"secret_key": self.secret_key, "publishable_key": self.publishable_key,
+                "api_base": self.api_base, "js_url": self.js_url, **extra}
+
+    def _call(self, method: str, path: str, data: dict | None = None, *, json_body: bool = False) -> Any:
+        import json
+        import urllib.parse
+
+        body = None
+        if data is not None:
+            body = json.dumps(data).encode() if json_body else urllib.parse.urlencode(data).encode()
+        request = urllib.request.Request(self.url + path, data=body, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        return json.loads(text) if text.strip() else None
+
+    def reset(self) -> None:
+        """Forget every object (customers, intents …). Registered webhooks stay."""
+        self._call("DELETE", "/_config/data")
+
+    def register_webhook(self, url: str, secret: str, events: list[str] | None = None,
+                         webhook_id: str = "storefront") -> None:
+        """Have localstripe POST signed events to ``url`` (about 1 s after each happens);
+        registering the same ``webhook_id`` again replaces the endpoint."""
+        data: dict[str, Any] = {"url": url, "secret": secret}
+        if events:
+            data.update({f"events[{i}]": name for i, name in enumerate(events)})
+        self._call("POST", f"/_config/webhooks/{webhook_id}", data)
+
+    def card_token(self, number: str = "4242424242424242", exp_month: int = 12, exp_year: int = 2030,
+                   cvc: str = "123") -> dict:
+        """What the fake Stripe.js's ``createToken(card)`` does with a typed card: the
+        token's ``["card"]["id"]`` is the payment method the card form posts."""
+        return self._call("POST", "/v1/tokens", {
+            "card[number]": number, "card[exp_month]": str(exp_month), "card[exp_year]": str(exp_year),
+            "card[cvc]": cvc, "key": self.publishable_key})
+
+    def authenticate(self, intent_id: str, client_secret: str, success: bool = True) -> dict:
+        """What the fake Stripe.js does when the shopper completes (or fails) 3-D Secure."""
+        return self._call("POST", f"/v1/payment_intents/{intent_id}/_authenticate?success={str(success).lower()}",
+                          {"key": self.publishable_key, "client_secret": client_secret}, json_body=True)
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    """localstripe on 127.0.0.1 and a free port for the whole test session, emptied at
+    the start (call ``.reset()`` for a clean slate). Skips when localstripe is not
+    installed or does not start — and fails instead under ``CI``."""
+    import importlib.util
+
+    if importlib.util.find_spec("localstripe") is None:
+        missing_service("localstripe is not installed (pip install -e '.[dev]')")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("localstripe")
+    log_file = open(workdir / "localstripe.log", "wb")
+    process = subprocess.Popen([sys.executable, "-c", LOCALSTRIPE_WRAPPER, str(port)], cwd=workdir,
+                               stdout=log_file, stderr=subprocess.STDOUT)
+    server = LocalStripe(f"http://127.0.0.1:{port}")
+    try:
+        try:
+            wait_for_http(server.js_url, timeout=30, process=process)
+            server.reset()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not running"
+            log_file.flush()
+            tail = (workdir / "localstripe.log").read_text(errors="replace")[-2000:]
+            missing_service(f"localstripe did not start on port {port}: {exc}\n{tail}")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_file.close()
+
+
+# --- carts and checkout (H1) ------------------------------------------------------------------------
+
+#: The shipping address :func:`create_cart` puts on a cart unless told otherwise.
+TEST_ADDRESS = {"full_name": "Ada Lovelace", "company": "", "line1": "1 Analytical Street", "line2": "",
+                "city": "Berlin", "region": "", "postal_code": "10115", "country": "DE", "phone": ""}
+
+
+def create_cart(lines=(), *, user=None, email: str = "shopper@example.com", address: dict | None = None,
+                shipping_quote_id: str | None = None, payment_gateway_id: str | None = None,
+                coupon_code: str | None = None, ready: bool = True):
+    """A cart straight in the database, as if the shopper had gone through checkout up to
+    the review page: ``lines`` are variants or ``(variant, quantity)`` pairs; the e-mail
+    and :data:`TEST_ADDRESS` are filled in, and with ``ready`` a checkout token is issued
+    (``cart.checkout_token``) so :func:`storefront.checkout.services.place_order` can take
+    it — once shipping and gateway ids of loaded plugins are given."""
+    import secrets
+
+    from .cart.models import Cart, CartLine
+    from .clock import utcnow
+    from .extensions import db
+
+    now = utcnow()
+    cart = Cart(token=secrets.token_urlsafe(32), user_id=getattr(user, "id", None), currency="EUR",
+                created_at=now, updated_at=now, email=getattr(user, "email", None) or email,
+                shipping_address=dict(address or TEST_ADDRESS), shipping_quote_id=shipping_quote_id,
+                payment_gateway_id=payment_gateway_id, coupon_code=coupon_code,
+                checkout_token=secrets.token_urlsafe(32) if ready else None)
+    for item in lines:
+        variant, quantity = item if isinstance(item, tuple) else (item, 1)
+        cart.currency = variant.currency
+        cart.lines.append(CartLine(variant_id=variant.id, quantity=quantity, seen_price_minor=variant.price_minor,
+                                   added_at=now))
+    db.session.add(cart)
+    db.session.commit()
+    return cart
+
+
+@pytest.fixture
+def make_cart(app) -> Callable[..., Any]:
+    """``make_cart([(variant, 2)], shipping_quote_id="flatrate:standard",
+    payment_gateway_id="manual")`` → a cart ready to place; see :func:`create_cart`."""
+    return create_cart

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import JSON, DateTime, String, select
@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import audit
+from .clock import utcnow
 from .errors import InvalidInput
 from .extensions import db
 
@@ -122,11 +123,6 @@ def normalise_colour(value: str) -> str:
     if len(digits) == 3:
         digits = "".join(c * 2 for c in digits)
     return "#" + digits
-
-
-def utcnow() -> datetime:
-    # Naive UTC, like every other timestamp column (MariaDB DATETIME has no zone).
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class ThemeSettingsRecord(db.Model):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from storefront.testing import TEST_PASSWORD, serve
 
@@ -53,10 +54,10 @@ def test_register_verify_sign_in_enrol_mfa_sign_in_with_totp_and_reset_password(
         page.fill("#email", "journey@example.com")
         page.fill("#password", TEST_PASSWORD)
         page.click("button:has-text('Create account')")
-        assert "Check your inbox" in page.content()
+        expect(page.locator("body")).to_contain_text("Check your inbox")
 
         page.goto(latest_link(outbox, "/account/verify", seen))
-        assert "your e-mail address is confirmed" in page.content()
+        expect(page.locator("body")).to_contain_text("your e-mail address is confirmed")
         page.fill("#email", "journey@example.com")
         page.fill("#password", TEST_PASSWORD)
         page.click("button:has-text('Sign in')")
@@ -64,10 +65,11 @@ def test_register_verify_sign_in_enrol_mfa_sign_in_with_totp_and_reset_password(
 
         page.click("text=Two-factor sign-in")
         secret = page.inner_text("[data-testid=mfa-secret]")
-        assert page.locator(".qr svg").count() == 1
+        expect(page.locator(".qr svg")).to_have_count(1)
         code, step = next_totp(secret, 0)
         page.fill("#code", code)
         page.click("button:has-text('Turn on')")
+        expect(page.locator("[data-testid=recovery-codes] code")).to_have_count(10)
         recovery_codes = page.locator("[data-testid=recovery-codes] code").all_inner_texts()
         assert len(recovery_codes) == 10
         page.click("text=I have saved them")
@@ -81,7 +83,8 @@ def test_register_verify_sign_in_enrol_mfa_sign_in_with_totp_and_reset_password(
         code, step = next_totp(secret, step)
         page.fill("#code", code)
         page.click("button:has-text('Verify')")
-        assert page.url.endswith("/account/") and "Your account" in page.content()
+        assert page.url.endswith("/account/")
+        expect(page.locator("body")).to_contain_text("Your account")
         page.click("button:has-text('Sign out')")
 
         page.goto(base + "/account/login")
@@ -91,11 +94,11 @@ def test_register_verify_sign_in_enrol_mfa_sign_in_with_totp_and_reset_password(
         page.goto(latest_link(outbox, "/account/reset", seen))
         page.fill("#password", NEW_PASSWORD)
         page.click("button:has-text('Save the new password')")
-        assert "Your password is changed" in page.content()
+        expect(page.locator("body")).to_contain_text("Your password is changed")
         page.fill("#email", "journey@example.com")
         page.fill("#password", NEW_PASSWORD)
         page.click("button:has-text('Sign in')")
         page.fill("#code", recovery_codes[0])
         page.click("button:has-text('Verify')")
         assert page.url.endswith("/account/")
-        assert "9 remain" in page.content()
+        expect(page.locator("body")).to_contain_text("9 remain")

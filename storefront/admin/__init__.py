@@ -8,4 +8,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static")
 
-from . import views, customers, plugins, themes, catalog, catalog_import  # noqa: E402,F401  (routes register on bp)
+from . import views, customers, plugins, themes, catalog, catalog_import, orders, coupons  # noqa: E402,F401  (routes register on bp)

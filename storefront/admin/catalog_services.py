@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy import case, delete, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -21,7 +21,7 @@ from ..auth.models import User
 from ..catalog import services
 from ..catalog.models import (PRODUCT_STATUSES, REVIEW_STATUSES, Category, Product, ProductImage, Review,
                               SlugRedirect, StockMovement, Variant, product_categories)
-from ..errors import InvalidInput, NotFound, StorefrontError
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..money import Money
 
@@ -260,35 +260,25 @@ class ProductSubmission:
 
 
 def save_product_editor(submission: ProductSubmission, product: Product | None = None, actor=None) -> Product:
-    """Save the product, its variants and its images as one change.
+    """Save the product, its variants and its images as one change, in one transaction.
 
     Everything is checked first (categories exist, rows belong to this product, SKUs are
-    free); on any problem :class:`FormErrors` is raised and nothing is written. An
-    existing product is saved in one transaction. A new product is created first (its
-    id is needed); if its variants then fail — only possible when another request takes
-    a SKU in between — it is deleted again, so no half-made product remains.
+    free); on any problem :class:`FormErrors` is raised and nothing is written. Should
+    the write still fail — another request took a SKU in between — the transaction is
+    rolled back and the uploads it stored are forgotten: nothing of the change remains,
+    a new product included.
     """
     _check_submission(submission, product)
+    stored: list[str] = []
     try:
-        return _save_checked_submission(submission, product, actor)
-    except StorefrontError:
-        db.session.rollback()
-        raise
-
-
-def _save_checked_submission(submission: ProductSubmission, product: Product | None, actor) -> Product:
-    creating = product is None
-    if creating:
-        product = services.save_product(submission.product, actor=actor)
-        try:
-            removed_images = _save_variants_and_images(product, submission, actor)
-        except FormErrors:
-            services.delete_product(db.session.get(Product, product.id), actor=actor)
-            raise
+        product = services.save_product(submission.product, product, actor=actor, commit=False)
+        removed_images = _save_variants_and_images(product, submission, actor, stored)
         services.commit_product(product, actor=actor)
-    else:
-        removed_images = _save_variants_and_images(product, submission, actor)
-        services.save_product(submission.product, product, actor=actor)  # commits it all
+    except BaseException:
+        db.session.rollback()
+        for path in stored:
+            forget_image_if_unused(path)
+        raise
     for path in removed_images:
         forget_image_if_unused(path)
     return product
@@ -303,21 +293,24 @@ def _check_submission(submission: ProductSubmission, product: Product | None) ->
             errors["category_ids"] = "One of the chosen categories no longer exists."
     own_variants = {v.id for v in product.variants} if product else set()
     own_images = {i.id for i in product.images} if product else set()
-    # Within the form SKUs compare ignoring case, as MariaDB's unique index does.
+    # SKUs compare ignoring case, as MariaDB's unique index does, on every database.
     rows_by_sku: dict[str, int] = {}
     for row in submission.variants:
         if row.variant_id is not None and row.variant_id not in own_variants:
             errors[f"variants-{row.row}-sku"] = "That variant belongs to another product; reload the page."
-        if row.sku.lower() in rows_by_sku:
+        if services.fold(row.sku) in rows_by_sku:
             errors[f"variants-{row.row}-sku"] = f"The SKU {row.sku} is used twice in this form."
-        rows_by_sku.setdefault(row.sku.lower(), row.row)
+        rows_by_sku.setdefault(services.fold(row.sku), row.row)
     if rows_by_sku:
         wanted = [row.sku for row in submission.variants]
-        clashes = db.session.execute(select(Variant.sku, Variant.product_id).where(Variant.sku.in_(wanted))).all()
+        clashes = db.session.execute(select(Variant.sku, Variant.product_id).where(services.same_sku(wanted))).all()
+        typed = {services.fold(row.sku): row.sku for row in reversed(submission.variants)}
         for sku, owner in clashes:
-            if (product is None or owner != product.id) and sku.lower() in rows_by_sku:
-                errors[f"variants-{rows_by_sku[sku.lower()]}-sku"] = (
-                    f"The SKU {sku} is already used by another product.")
+            key = services.fold(sku)
+            if (product is None or owner != product.id) and key in rows_by_sku:
+                spelt = "" if typed[key] == sku else f" as {sku} (SKUs ignore case)"
+                errors[f"variants-{rows_by_sku[key]}-sku"] = (
+                    f"The SKU {typed[key]} is already used by another product{spelt}.")
     for edit in submission.image_edits:
         if edit.image_id not in own_images:
             errors[f"images-{edit.row}-alt"] = "That image belongs to another product; reload the page."
@@ -325,9 +318,11 @@ def _check_submission(submission: ProductSubmission, product: Product | None) ->
         raise FormErrors(errors)
 
 
-def _save_variants_and_images(product: Product, submission: ProductSubmission, actor) -> list[str]:
+def _save_variants_and_images(product: Product, submission: ProductSubmission, actor, stored: list[str]
+                              ) -> list[str]:
     """Apply the variant rows and image edits in the current transaction; returns the
-    image paths removed (to forget after the commit)."""
+    image paths removed (to forget after the commit). Uploads written to storage are
+    added to ``stored`` (to forget should the transaction not commit)."""
     variants = {v.id: v for v in product.variants}
     before = {v.sku: _variant_facts(v) for v in product.variants}
     for row in submission.variants:
@@ -351,9 +346,10 @@ def _save_variants_and_images(product: Product, submission: ProductSubmission, a
             image.alt, image.position = edit.alt, edit.position
     next_position = max((i.position for i in product.images), default=-1) + 1
     for offset, new in enumerate(submission.new_images):
-        stored = media.save_prepared(new.prepared)
-        product.images.append(ProductImage(path=stored.path, alt=new.alt, position=next_position + offset,
-                                           width=stored.width, height=stored.height))
+        saved = media.save_prepared(new.prepared)
+        stored.append(saved.path)
+        product.images.append(ProductImage(path=saved.path, alt=new.alt, position=next_position + offset,
+                                           width=saved.width, height=saved.height))
     try:
         db.session.flush()
     except IntegrityError:
@@ -462,7 +458,7 @@ def get_variant(variant_id: int) -> Variant:
 
 
 def find_variant_by_sku(sku: str) -> Variant:
-    variant = db.session.scalar(select(Variant).where(Variant.sku == sku.strip()))
+    variant = db.session.scalar(select(Variant).where(services.same_sku([sku.strip()])).limit(1))
     if variant is None:
         raise NotFound(f"No variant has the SKU “{sku.strip()}”.")
     return variant
@@ -473,7 +469,7 @@ def low_stock_variants(threshold: int, limit: int = 500) -> list[Variant]:
     emptiest first."""
     return list(db.session.scalars(
         select(Variant).join(Variant.product).options(joinedload(Variant.product))
-        .where(Variant.active.is_(True), Variant.stock <= threshold, Product.status != "archived")
+        .where(Variant.active == true(), Variant.stock <= threshold, Product.status != "archived")
         .order_by(Variant.stock, Variant.sku).limit(limit)))
 
 

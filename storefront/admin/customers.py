@@ -14,8 +14,10 @@ from ..auth import mfa, services
 from ..auth.addresses import list_addresses
 from ..auth.forms import EmptyForm
 from ..auth.models import LoginThrottle, User
-from ..auth.tokens import utcnow
+from ..clock import utcnow
 from ..extensions import db
+from ..orders import status as order_status
+from ..orders.services import customer_orders
 from . import bp
 from .guard import admin_required, staff_required
 
@@ -58,8 +60,10 @@ def customer(user_id: int):
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.target_type == "user",
                                                          AuditEvent.target_id == str(user.id))
                                 .order_by(AuditEvent.id.desc()).limit(20)).all()
+    orders, more_orders = customer_orders(user, per_page=10)
     return render_template("admin/customer.html", customer=user, addresses=list_addresses(user),
-                           locked=services.is_login_locked(user), events=events, form=EmptyForm())
+                           locked=services.is_login_locked(user), events=events, form=EmptyForm(),
+                           orders=orders, more_orders=more_orders, statuses=order_status.LABELS)
 
 
 @bp.post("/customers/<int:user_id>/lock")

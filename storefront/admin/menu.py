@@ -13,6 +13,8 @@ class AdminLink:
 #: Core back-office pages, in menu order. Feature packages append their pages here.
 CORE_MENU: tuple[AdminLink, ...] = (
     AdminLink("Dashboard", "admin.dashboard"),
+    AdminLink("Orders", "admin.orders"),
+    AdminLink("Coupons", "admin.coupon_list"),
     AdminLink("Customers", "admin.customers"),
     AdminLink("Staff", "admin.staff"),
     AdminLink("Audit log", "admin.audit_log"),

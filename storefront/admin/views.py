@@ -22,4 +22,6 @@ def login():
 @bp.get("/")
 @staff_required
 def dashboard():
-    return render_template("admin/dashboard.html")
+    from .dashboard import sales_overview
+
+    return render_template("admin/dashboard.html", sales=sales_overview())

@@ -7,26 +7,26 @@ from functools import lru_cache
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-# scrypt: memory-hard, in the standard library (hashlib), Werkzeug's default.
-HASH_METHOD = "scrypt"
 _COMMON_PASSWORDS_FILE = os.path.join(os.path.dirname(__file__), "common_passwords.txt")
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=HASH_METHOD)
+    # The method (PASSWORD_HASH_METHOD, scrypt unless set) and its cost are stored in the
+    # hash, so hashes made with an older setting keep verifying.
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         # Same work as a real check, so timing does not tell which accounts exist.
-        check_password_hash(_DUMMY_HASH(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return False
     return check_password_hash(password_hash, password)
 
 
-@lru_cache(maxsize=1)
-def _DUMMY_HASH() -> str:  # noqa: N802 - a constant computed once
-    return generate_password_hash("not-a-real-password", method=HASH_METHOD)
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not-a-real-password", method=method)
 
 
 @lru_cache(maxsize=1)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from ..clock import utcnow
 from ..errors import StorefrontError
 from ..extensions import db
 from .models import AuthToken, User
@@ -28,10 +29,6 @@ class InvalidToken(StorefrontError):
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def issue(user: User, purpose: str, max_age_seconds: int, payload: dict | None = None) -> str:

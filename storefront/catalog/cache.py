@@ -248,10 +248,13 @@ def remember(name: str, key: str, compute: Callable[[], T]) -> T:
 
 
 def same_for_every_visitor() -> bool:
-    """True when this GET page shows nothing personal: nobody is signed in and no flashed
-    message waits to be shown. Such a page gets an ETag and may be kept by browsers."""
+    """True when this GET page shows nothing personal: nobody is signed in, no flashed
+    message waits to be shown and there is no cart (the header shows its count). Such a
+    page gets an ETag and may be kept by browsers."""
+    from ..cart.services import SESSION_KEY as CART_KEY
+
     return (request.method in ("GET", "HEAD") and not current_user.is_authenticated
-            and "_flashes" not in session)
+            and "_flashes" not in session and not session.get(CART_KEY))
 
 
 def _no_csrf_token() -> str:

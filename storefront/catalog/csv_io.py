@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence, TextIO
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -52,7 +52,8 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..money import Money, MoneyParseError, parse_money
 from .models import PRODUCT_STATUSES, Category, Product, ProductAttribute, StockMovement, Variant, product_categories
-from .services import product_changed, render_description, set_product_attributes, slugify, unique_slug, utcnow
+from .services import (attribute_key, fold, product_changed, render_description, same_sku, set_product_attributes,
+                       slugify, unique_slug, utcnow)
 
 #: Every column, in the order the export writes them.
 PRODUCT_COLUMNS = ("handle", "title", "description", "status", "brand", "categories", "attributes",
@@ -461,7 +462,7 @@ class _Checker:
         self.currency = currency
         self.bad_handles: set[str] = set()
         self.closed: dict[str, int] = {}  # handle → first row, for products whose rows ended
-        self.sku_rows: dict[str, int] = {}  # casefolded SKU → the row it first appeared on
+        self.sku_rows: dict[str, int] = {}  # folded SKU (services.fold) → the row it first appeared on
         self.group: _Group | None = None
         self.header: list[str] = []
         self.pending_skus: list[tuple[int, str, str]] = []  # (row, handle, sku)
@@ -497,7 +498,7 @@ class _Checker:
             group.variant_rows += 1
             sku = row.variant.get("sku")
             if sku:
-                key = sku.casefold()
+                key = fold(sku)
                 if key in self.sku_rows:
                     self.fail(row.number, "sku", f"{sku} is also on row {self.sku_rows[key]} (SKUs are unique, "
                                                  "whatever their case)", row.handle)
@@ -539,7 +540,7 @@ class _Checker:
         if self.pending_skus:
             owners = _sku_owners([sku for _, _, sku in self.pending_skus])
             for number, handle, sku in self.pending_skus:
-                owner = owners.get(sku.casefold())
+                owner = owners.get(fold(sku))
                 if owner is not None and owner != handle:
                     self.fail(number, "sku", f"{sku} belongs to another product (“{owner}”)", handle)
             self.pending_skus = []
@@ -562,13 +563,13 @@ def _comparable(value: Any) -> Any:
 
 
 def _sku_owners(skus: Sequence[str]) -> dict[str, str]:
-    """Casefolded SKU → handle of the product that has it (MariaDB compares SKUs without
-    regard to case, so the file's check does too)."""
+    """Folded SKU (:func:`~storefront.catalog.services.fold`) → handle of the product that
+    has it: SKUs that differ only in case are one SKU, on SQLite as on MariaDB."""
     if not skus:
         return {}
     rows = db.session.execute(select(Variant.sku, Product.slug).join(Product, Product.id == Variant.product_id)
-                              .where(Variant.sku.in_(list(skus)))).all()
-    return {sku.casefold(): slug for sku, slug in rows}
+                              .where(same_sku(skus))).all()
+    return {fold(sku): slug for sku, slug in rows}
 
 
 # --- the denormalised summary ------------------------------------------------------------------------------
@@ -588,14 +589,14 @@ def summarise(variants: Iterable[tuple[int, int, bool, dict]], own_attributes: I
     :func:`storefront.catalog.services.refresh_product_summary` stores, for writers that
     work in bulk (the import, ``flask catalog generate``)."""
     active = [(price, stock, options) for price, stock, is_active, options in variants if is_active]
-    seen = set(own_attributes)
+    seen = {attribute_key(name, value) for name, value in own_attributes}
     option_values = []
     for _, _, options in active:
         for name, value in (options or {}).items():
-            key = (name[:60], str(value)[:120])
-            if key not in seen:
-                seen.add(key)
-                option_values.append(key)
+            row = (name[:60], str(value)[:120])
+            if attribute_key(*row) not in seen:  # "Red" and "red" are one value, as on MariaDB
+                seen.add(attribute_key(*row))
+                option_values.append(row)
     return Summary(min((price for price, _, _ in active), default=0), any(stock > 0 for _, stock, _ in active),
                    tuple(option_values))
 
@@ -610,9 +611,14 @@ def _store_summary(product: Product) -> None:
                         ((a.name, a.value) for a in own))
     _assign(product, "price_min_minor", summary.price_min_minor)
     _assign(product, "in_stock", summary.in_stock)
-    existing = {(a.name, a.value): a for a in product.attributes if a.from_variant}
-    wanted = own + [existing.get(key) or ProductAttribute(name=key[0], value=key[1], from_variant=True)
-                    for key in summary.option_attributes]
+    existing = {attribute_key(a.name, a.value): a for a in product.attributes if a.from_variant}
+    wanted = list(own)
+    for name, value in summary.option_attributes:
+        row = existing.get(attribute_key(name, value))
+        if row is None:
+            row = ProductAttribute(name=name, value=value, from_variant=True)
+        _assign(row, "value", value)
+        wanted.append(row)
     if wanted != list(product.attributes):
         product.attributes = wanted
 
@@ -746,7 +752,7 @@ def export_chunks(batch_size: int = DEFAULT_BATCH_SIZE, progress: Callable[[int]
         attributes: dict[int, list[tuple[str, str]]] = {}
         for product_id, name, value in db.session.execute(
                 select(ProductAttribute.product_id, ProductAttribute.name, ProductAttribute.value)
-                .where(ProductAttribute.product_id.in_(ids), ProductAttribute.from_variant.is_(False))):
+                .where(ProductAttribute.product_id.in_(ids), ProductAttribute.from_variant == false())):
             attributes.setdefault(product_id, []).append((name, value))
         paths: dict[int, list[str]] = {}
         for product_id, category_id in db.session.execute(
@@ -832,7 +838,7 @@ class _Writer:
         with db.session.no_autoflush:  # one flush for the whole batch, below
             for item in batch:
                 for variant in item.variants:
-                    owner = owners.get(variant["sku"].casefold())
+                    owner = owners.get(fold(variant["sku"]))
                     if owner is not None and owner != item.handle:
                         raise _ConcurrentChange(f"SKU {variant['sku']} now belongs to “{owner}”")
                 product, outcome = self._apply(item, existing.get(item.handle),
@@ -889,10 +895,10 @@ class _Writer:
         return product, "updated"
 
     def _apply_variants(self, product: Product, rows: list[dict[str, Any]]) -> list[tuple[Variant, int]]:
-        by_sku = {v.sku.casefold(): v for v in product.variants}
+        by_sku = {fold(v.sku): v for v in product.variants}
         stock_changes = []
         for position, values in enumerate(rows):
-            variant = by_sku.get(values["sku"].casefold())
+            variant = by_sku.get(fold(values["sku"]))
             if variant is None:
                 variant = Variant(sku=values["sku"], options={}, currency=product.currency, stock=0,
                                   weight_grams=0, active=True, position=position, price_minor=values["price"])

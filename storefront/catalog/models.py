@@ -53,6 +53,8 @@ class Product(db.Model):
     __table_args__ = (
         Index("ix_products_status_price", "status", "price_min_minor", "id"),
         Index("ix_products_status_created", "status", "created_at", "id"),
+        # The featured products of a category page, already in "newest first" order.
+        Index("ix_products_featured_status_created", "featured", "status", "created_at", "id"),
         Index("ix_products_status_rating", "status", "rating_avg_x100", "id"),
     )
 
@@ -66,7 +68,7 @@ class Product(db.Model):
     brand: Mapped[str] = mapped_column(String(120), default="", index=True)
     seo_title: Mapped[str] = mapped_column(String(255), default="")
     seo_description: Mapped[str] = mapped_column(String(320), default="")
-    featured: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
     currency: Mapped[str] = mapped_column(String(3))
     # Denormalised from variants and reviews by the services (see module docstring).
     price_min_minor: Mapped[int] = mapped_column(BigInteger, default=0)

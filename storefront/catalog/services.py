@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Iterable, Sequence
 
@@ -17,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..clock import utcnow
 from ..errors import InvalidInput, NotFound, StorefrontError
 from ..extensions import db
 from ..money import Money
@@ -36,15 +36,35 @@ class OutOfStock(StorefrontError):
     code = "out_of_stock"
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def slugify(text: str, max_length: int = 120) -> str:
     """ASCII, lower-case, dash-separated: "Café Crème 2" → "cafe-creme-2"."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_length].strip("-") or "item"
+
+
+def fold(text: str) -> str:
+    """``text`` as MariaDB's ``utf8mb4_unicode_ci`` compares it, case and accents ignored
+    ("Red" = "red" = "RÉD"). Unique indexes on MariaDB treat such values as one; the
+    services compare with this key so SQLite, which compares bytes, behaves the same."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def attribute_key(name: str, value: str) -> tuple[str, str]:
+    """When two attribute rows of a product are the same one (see :func:`fold`)."""
+    return fold(name), fold(value)
+
+
+def same_sku(skus: Iterable[str]):
+    """SQL condition: ``Variant.sku`` is one of ``skus``, case ignored on every database.
+    MariaDB's collation already compares so (and the unique index answers); SQLite
+    compares bytes, so both sides are lower-cased there (ASCII letters: SQLite's
+    ``lower``; MariaDB also ignores accents)."""
+    wanted = list(dict.fromkeys(skus))
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.lower(Variant.sku).in_(sorted({sku.lower() for sku in wanted}))
+    return Variant.sku.in_(wanted)
 
 
 def unique_slug(model, base: str, exclude_id: int | None = None) -> str:
@@ -72,9 +92,14 @@ def get_product(product_id: int) -> Product:
     return product
 
 
-def save_product(values: dict, product: Product | None = None, actor=None) -> Product:
+def save_product(values: dict, product: Product | None = None, actor=None, commit: bool = True) -> Product:
     """Create or update a product's own fields (variants separately). A new slug leaves
-    a 301 redirect behind."""
+    a 301 redirect behind.
+
+    ``commit=False`` only flushes (the product has its id) and leaves the transaction to
+    the caller, who saves variants with :func:`save_variant` in it and finishes with
+    :func:`commit_product` (which commits and tells plugins) — or rolls back, and nothing
+    was written."""
     title = (values.get("title") or "").strip()
     if not title:
         raise InvalidInput("A product needs a title.")
@@ -112,8 +137,11 @@ def save_product(values: dict, product: Product | None = None, actor=None) -> Pr
     audit.record("catalog.product.created" if creating else "catalog.product.updated", actor=actor,
                  target_type="product", target_id=product.id, before=before,
                  after={"title": product.title, "slug": product.slug, "status": product.status})
-    db.session.commit()
-    product_changed([product.id])
+    if commit:
+        db.session.commit()
+        product_changed([product.id])
+    else:
+        db.session.flush()
     return product
 
 
@@ -124,18 +152,30 @@ def remember_old_slug(kind: str, old_slug: str, target_id: int) -> None:
 
 
 def set_product_attributes(product: Product, attributes: dict[str, str | Sequence[str]]) -> None:
-    """Replace the product's own attributes ({"material": "cotton"}); variant options stay."""
-    existing = {(a.name, a.value): a for a in product.attributes if not a.from_variant}
-    wanted = []
+    """Replace the product's own attributes ({"material": "cotton"}); variant options stay.
+
+    Values of one name that differ only in case or accents are one value, as MariaDB's
+    unique index sees them (:func:`fold`): the first spelling is kept, and an existing
+    row is re-spelt rather than replaced (a replacement would be inserted before the old
+    row is deleted and trip that index)."""
+    existing = {attribute_key(a.name, a.value): a for a in product.attributes}
+    wanted: dict[tuple[str, str], ProductAttribute] = {}
     for name, values in (attributes or {}).items():
         for value in ([values] if isinstance(values, str) else values):
-            key = (str(name).strip().lower()[:60], str(value).strip()[:120])
-            if key[1] and key not in {(a.name, a.value) for a in wanted}:
-                wanted.append(existing.get(key) or ProductAttribute(name=key[0], value=key[1], from_variant=False))
-    product.attributes = [a for a in product.attributes if a.from_variant] + wanted
+            name_text, value_text = str(name).strip().lower()[:60], str(value).strip()[:120]
+            key = attribute_key(name_text, value_text)
+            if not value_text or key in wanted:
+                continue
+            row = existing.get(key) or ProductAttribute(name=name_text, value=value_text, from_variant=False)
+            row.value, row.from_variant = value_text, False  # a variant option may become the product's own
+            wanted[key] = row
+    product.attributes = [a for a in product.attributes if a.from_variant] + list(wanted.values())
 
 
 def save_variant(product: Product, values: dict, variant: Variant | None = None, actor=None) -> Variant:
+    """Create or update one variant in the current transaction (:func:`commit_product`
+    commits). A SKU another variant has — compared ignoring case, on every database —
+    is refused with :class:`InvalidInput`, and the transaction is rolled back."""
     sku = (values.get("sku") or "").strip()
     if not sku or len(sku) > 64:
         raise InvalidInput("Every variant needs a SKU of at most 64 characters.")
@@ -150,6 +190,13 @@ def save_variant(product: Product, values: dict, variant: Variant | None = None,
     if price_minor < 0 or stock < 0 or weight < 0 or (compare_minor is not None and compare_minor < 0):
         raise InvalidInput("Price, stock and weight cannot be negative.")
     creating = variant is None
+    taken = select(Variant.sku).where(same_sku([sku]))
+    with db.session.no_autoflush:
+        taken_as = db.session.scalar(taken if creating else taken.where(Variant.id != variant.id))
+    if taken_as is not None:
+        db.session.rollback()
+        raise InvalidInput(f"The SKU {sku} is already used by another variant"
+                           + ("." if taken_as == sku else f", as {taken_as} (SKUs ignore case)."))
     if creating:
         variant = Variant(product=product, currency=product.currency, stock=0)
         db.session.add(variant)
@@ -181,16 +228,20 @@ def refresh_product_summary(product: Product) -> None:
     product.in_stock = any(v.stock > 0 for v in active)
     own = [a for a in product.attributes if not a.from_variant]
     # Keep existing rows that still apply: replacing them would insert before the
-    # orphan delete and trip the (product, name, value) unique constraint.
-    existing = {(a.name, a.value): a for a in product.attributes if a.from_variant}
-    seen = {(a.name, a.value) for a in own}
+    # orphan delete and trip the (product, name, value) unique constraint — which on
+    # MariaDB ignores case and accents, hence the folded keys.
+    existing = {attribute_key(a.name, a.value): a for a in product.attributes if a.from_variant}
+    seen = {attribute_key(a.name, a.value) for a in own}
     option_values = []
     for variant in active:
         for name, value in (variant.options or {}).items():
-            key = (name[:60], str(value)[:120])
+            name_text, value_text = name[:60], str(value)[:120]
+            key = attribute_key(name_text, value_text)
             if key not in seen:
                 seen.add(key)
-                option_values.append(existing.get(key) or ProductAttribute(name=key[0], value=key[1], from_variant=True))
+                row = existing.get(key) or ProductAttribute(name=name_text, value=value_text, from_variant=True)
+                row.value = value_text  # the spelling of the first variant that has it
+                option_values.append(row)
     product.attributes = own + option_values
 
 

@@ -470,7 +470,7 @@ def _search_results(query: SearchQuery) -> queries.SearchResults:
     outcome = search_products(query)
     return queries.SearchResults(cards=queries.cards_by_ids(list(outcome.page.product_ids)),
                                  total=outcome.page.total, facets=outcome.page.facets, backend=outcome.backend,
-                                 fell_back=outcome.fell_back)
+                                 fell_back=outcome.fell_back, capped=outcome.page.capped)
 
 
 # --- crawlers ------------------------------------------------------------------------------------------

@@ -21,18 +21,18 @@ from .data import db_metadata, db_session, load_product_documents
 from .manager import ENTRY_POINT_GROUP, HOOK_PREFIX, SLOT_PREFIX, hookimpl
 from .settings import Setting, SettingError, SettingsInvalid, get_settings
 from .types import (Address, CheckoutSnapshot, CustomerSummary, DocumentCategory, Facet, FacetValue,
-                    Line, MenuItem, OrderSummary, PaymentCallback, PaymentGateway, PaymentRef, PaymentRequest,
-                    PaymentResult, PaymentStatus, PaymentStep, PaymentUnavailable, PluginFailure,
-                    ProductDocument, SearchBackend, SearchPage, SearchQuery, SearchUnavailable, ShippingQuote,
-                    ShippingRequest, TaxRequest, TaxResult, UnknownProvider)
+                    InvalidCallback, Line, MenuItem, OrderSummary, PaymentCallback, PaymentGateway, PaymentRef,
+                    PaymentRequest, PaymentResult, PaymentStatus, PaymentStep, PaymentUnavailable, PluginFailure,
+                    ProductDocument, SearchBackend, SearchFilters, SearchPage, SearchQuery, SearchUnavailable,
+                    ShippingQuote, ShippingRequest, TaxRequest, TaxResult, UnknownProvider)
 
 __all__ = [
     "ENTRY_POINT_GROUP", "HOOK_PREFIX", "SLOT_PREFIX", "hookimpl",
     "Setting", "SettingError", "SettingsInvalid", "get_settings",
     "db_metadata", "db_session", "enqueue", "load_product_documents",
-    "Address", "CheckoutSnapshot", "CustomerSummary", "DocumentCategory", "Facet", "FacetValue", "Line",
-    "MenuItem", "OrderSummary", "PaymentCallback", "PaymentGateway", "PaymentRef", "PaymentRequest",
-    "PaymentResult", "PaymentStatus", "PaymentStep", "PaymentUnavailable", "PluginFailure",
-    "ProductDocument", "SearchBackend", "SearchPage", "SearchQuery", "SearchUnavailable", "ShippingQuote",
-    "ShippingRequest", "TaxRequest", "TaxResult", "UnknownProvider",
+    "Address", "CheckoutSnapshot", "CustomerSummary", "DocumentCategory", "Facet", "FacetValue",
+    "InvalidCallback", "Line", "MenuItem", "OrderSummary", "PaymentCallback", "PaymentGateway", "PaymentRef",
+    "PaymentRequest", "PaymentResult", "PaymentStatus", "PaymentStep", "PaymentUnavailable", "PluginFailure",
+    "ProductDocument", "SearchBackend", "SearchFilters", "SearchPage", "SearchQuery", "SearchUnavailable",
+    "ShippingQuote", "ShippingRequest", "TaxRequest", "TaxResult", "UnknownProvider",
 ]

@@ -219,6 +219,27 @@ def storefront_validate_checkout(checkout: CheckoutSnapshot) -> list[str] | None
     """
 
 
+@hookspec
+def storefront_csp_sources() -> list[tuple[str, str]] | None:
+    """Return ``(directive, source)`` pairs to add to the Content-Security-Policy header.
+
+    For plugins whose pages load a provider's script or frame (a payment widget).
+    Collected from every enabled plugin when security headers are set; the merged
+    policy is cached until a plugin is switched or its settings change. Directives:
+    ``script-src``, ``frame-src``, ``connect-src``, ``img-src``, ``style-src``,
+    ``font-src`` (one the base policy lacks starts from ``default-src``). A source is
+    an origin — scheme, host (``*.`` allowed in front), optional port. Anything else
+    (``'unsafe-inline'``, paths, other directives) is refused and logged: plugins ship
+    ``.js`` files, never inline script.
+
+    Example::
+
+        @hookimpl
+        def storefront_csp_sources():
+            return [("script-src", "https://js.stripe.com"), ("frame-src", "https://js.stripe.com")]
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Decisions: first result wins; the core's default is registered trylast
 # ---------------------------------------------------------------------------------------------
@@ -229,8 +250,11 @@ def storefront_calculate_tax(request: TaxRequest) -> TaxResult | None:
     """Compute the tax of a cart or order.
 
     Called by checkout pricing whenever totals are computed. **Stops at the first
-    non-None result.** The core's default (a flat rate from the ``TAX_RATE`` config
-    key, zero unless set) is registered ``trylast``, so any plugin that answers wins;
+    non-None result.** Answer one amount per request line and one for shipping: the tax
+    *contained* in those amounts when ``request.prices_include_tax`` is true, the tax to
+    add on top otherwise. The core's default (a rate per destination country from the
+    ``TAX_RATES`` config key, else the flat ``TAX_RATE``, zero unless set) is registered
+    ``trylast``, so any plugin that answers wins;
     return ``None`` to leave the decision to the next plugin. A plugin that raises
     stops the pricing with a :class:`PluginFailure` rather than charging a wrong tax.
 

@@ -108,6 +108,7 @@ return types (see ``PaymentGateway`` in storefront.plugins).
 """
 from __future__ import annotations
 
+from flask import current_app
 from markupsafe import Markup
 
 from storefront.money import Money
@@ -136,14 +137,20 @@ class ${classname}Gateway:
         return PaymentStep.render(Markup("<p>{}</p>").format(instructions))
 
     def handle_callback(self, callback: PaymentCallback) -> PaymentResult:
+        """Verify the request first (raise InvalidCallback when it is not authentic),
+        then ask your provider; never report money for a payment it does not know."""
         if callback.payment is None:
-            raise ValueError("$name callbacks must name a payment")
+            return PaymentResult("failed", Money(0, current_app.config["STORE_CURRENCY"]), message="Unknown payment.")
         return PaymentResult("pending", callback.payment.amount, callback.payment.psp_reference)
 
     def capture(self, payment: PaymentRef, amount: Money) -> PaymentResult:
+        if amount.minor <= 0:
+            return PaymentResult("failed", amount, message="Nothing to capture.")
         return PaymentResult("paid", amount, payment.psp_reference or payment.payment_id)
 
     def refund(self, payment: PaymentRef, amount: Money) -> PaymentResult:
+        if amount.minor <= 0:
+            return PaymentResult("failed", amount, message="Nothing to refund.")
         return PaymentResult("refunded", amount, payment.psp_reference or payment.payment_id)
 
 
@@ -228,7 +235,7 @@ def test_countries_not_listed_get_no_quote(app, configure_plugin, make_shipping_
 import pytest
 
 import $package
-from storefront.plugins.conformance import check_payment_plugin, gateways_from, sample_payment_request
+from storefront.plugins.conformance import check_payment_gateway, gateways_from, sample_payment_request
 
 
 @pytest.fixture
@@ -239,7 +246,7 @@ def app(make_plugin_app):
 
 
 def test_${name}_keeps_the_payment_contract(app):
-    check_payment_plugin(app, "$name")
+    check_payment_gateway(app, "$name")
 
 
 def test_the_shopper_sees_the_instructions(app, configure_plugin):

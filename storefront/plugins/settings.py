@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 from flask import current_app
 
@@ -22,8 +22,8 @@ from . import manager
 
 log = logging.getLogger(__name__)
 
-SettingType = Literal["str", "int", "bool", "list"]
-SETTING_TYPES: tuple[str, ...] = ("str", "int", "bool", "list")
+SettingType = Literal["str", "text", "int", "bool", "list"]
+SETTING_TYPES: tuple[str, ...] = ("str", "text", "int", "bool", "list")
 #: How a secret is shown once set (never its value).
 SECRET_MASK = "********"
 _KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -55,9 +55,13 @@ class SettingsInvalid(InvalidInput):
 class Setting:
     """One declared setting of a plugin.
 
-    ``type`` is ``"str"``, ``"int"``, ``"bool"`` or ``"list"`` (of strings; typed as
-    comma- or line-separated text). Values read back as ``str``, ``int`` (or None),
-    ``bool`` and ``tuple[str, ...]``.
+    ``type`` is ``"str"``, ``"text"`` (several lines; the form shows a text area),
+    ``"int"``, ``"bool"`` or ``"list"`` (of strings; typed as comma- or line-separated
+    text). Values read back as ``str``, ``int`` (or None), ``bool`` and ``tuple[str, ...]``.
+
+    ``validate`` checks what the type cannot (a rate table, a URL …): it is called with
+    the typed value when it is not empty and raises :class:`ValueError` whose message
+    says what is wrong, which refuses the value like any other bad input.
     """
 
     #: Lower-case identifier; also the ``PLUGIN_<NAME>_<KEY>`` config suffix.
@@ -76,8 +80,10 @@ class Setting:
     #: Bounds of an int setting (inclusive).
     min: int | None = None
     max: int | None = None
-    #: May be left empty: None for int, "" for str, () for list.
+    #: May be left empty: None for int, "" for str and text, () for list.
     optional: bool = False
+    #: Extra check of a non-empty value: raise ValueError("what is wrong") to refuse it.
+    validate: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not _KEY_PATTERN.fullmatch(self.key):
@@ -86,6 +92,8 @@ class Setting:
             raise ValueError(f"setting {self.key!r}: type {self.type!r} is not one of {SETTING_TYPES}")
         if self.secret and self.type != "str":
             raise ValueError(f"setting {self.key!r}: only str settings can be secret")
+        if self.validate is not None and not callable(self.validate):
+            raise ValueError(f"setting {self.key!r}: validate must be a function")
         if (self.min is not None or self.max is not None) and self.type != "int":
             raise ValueError(f"setting {self.key!r}: min/max apply to int settings only")
         if self.choices and self.type not in ("str", "list"):
@@ -105,14 +113,20 @@ class Setting:
             return False
         if not self.optional:
             raise SettingError(self.key, f"{self.label} is required.")
-        return {"int": None, "str": "", "list": ()}[self.type]
+        return {"int": None, "str": "", "text": "", "list": ()}[self.type]
 
     def coerce(self, value: Any) -> Any:
         """Validate ``value`` (a Python/JSON value, or text from a form, the CLI or the
         environment) and return it in this setting's type; raises :class:`SettingError`."""
         if value is None or (isinstance(value, str) and not value.strip() and self.type != "str"):
             return self.empty()
-        return getattr(self, f"_coerce_{self.type}")(value)
+        typed = getattr(self, f"_coerce_{self.type}")(value)
+        if self.validate is not None and typed not in (None, "", ()):
+            try:
+                self.validate(typed)
+            except ValueError as exc:
+                raise SettingError(self.key, f"{self.label}: {exc}") from None
+        return typed
 
     def _coerce_str(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -122,6 +136,12 @@ class Setting:
         if self.choices and value not in self.choices:
             raise SettingError(self.key, f"{self.label} must be one of: {', '.join(self.choices)}.")
         return value
+
+    def _coerce_text(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise SettingError(self.key, f"{self.label} must be text.")
+        # Browsers send CRLF from a text area; keep one kind of line end.
+        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
     def _coerce_int(self, value: Any) -> int:
         if isinstance(value, str):

@@ -11,7 +11,9 @@ fails; plugins may raise :class:`PluginFailure` themselves to report a clean fai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Protocol, runtime_checkable
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any, ClassVar, Iterable, Iterator, Literal, Mapping, Protocol, runtime_checkable
 
 from markupsafe import Markup
 
@@ -66,6 +68,11 @@ class ShippingRequest:
     def weight_grams(self) -> int:
         return sum(line.weight_grams * line.quantity for line in self.lines)
 
+    def subtotal_reaches(self, threshold_minor: int | None) -> bool:
+        """Whether the subtotal reaches ``threshold_minor`` minor units of its currency
+        (a "free shipping from" setting; None never does)."""
+        return threshold_minor is not None and self.subtotal >= Money(threshold_minor, self.subtotal.currency)
+
 
 @dataclass(frozen=True)
 class ShippingQuote:
@@ -92,12 +99,18 @@ class ShippingQuote:
 
 @dataclass(frozen=True)
 class TaxRequest:
-    """What tax is computed on: the lines, the shipping price and the destination."""
+    """What tax is computed on: the lines, the shipping price and the destination.
+
+    With ``prices_include_tax`` (the store's ``PRICES_INCLUDE_TAX``) the amounts already
+    contain the tax and the answer is the part they contain; otherwise it is the tax to
+    add on top.
+    """
 
     lines: tuple[Line, ...]
     shipping: Money
     destination: Address
     currency: str
+    prices_include_tax: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,9 @@ class PaymentRequest:
     cancel_url: str
     webhook_url: str
     idempotency_key: str
+    #: The provider's reference from an earlier ``start`` of this same payment (the
+    #: shopper reloaded the page or came back): resume that one instead of creating another.
+    psp_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,17 +198,31 @@ class PaymentRef:
     gateway_id: str
     amount: Money
     psp_reference: str = ""
+    #: For :meth:`PaymentGateway.capture` and :meth:`PaymentGateway.refund`: derived from
+    #: the core's capture or refund; send it so a retried call never captures or refunds twice.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
 class PaymentResult:
-    """What the provider says happened. ``psp_reference`` is the provider's id for it."""
+    """What the provider says happened. ``psp_reference`` is the provider's id for it.
+
+    From :meth:`PaymentGateway.handle_callback`, a ``"refunded"`` result's ``amount`` is
+    the total refunded so far on the payment (the core books any difference it did not
+    make itself); from :meth:`PaymentGateway.refund` it is the amount of that refund.
+    """
 
     status: PaymentStatus
     amount: Money
     psp_reference: str = ""
     #: Safe to show to the shopper ("Card declined").
     message: str = ""
+    #: The provider's id of the webhook event this result comes from: the core records
+    #: it and acknowledges a redelivery without acting on it again.
+    event_id: str = ""
+    #: The core's payment id (:attr:`PaymentRequest.payment_id`) when the provider echoes
+    #: it back (metadata): finds the payment even before its ``psp_reference`` is stored.
+    payment_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,6 +236,9 @@ class PaymentStep:
     url: str | None = None
     html: Markup | None = None
     result: PaymentResult | None = None
+    #: The provider's id for this payment (a PaymentIntent id …), when ``start`` created
+    #: or resumed one: the core stores it to match webhooks to the payment.
+    psp_reference: str = ""
 
     def __post_init__(self) -> None:
         needed = {"redirect": self.url, "render": self.html, "done": self.result}
@@ -213,19 +246,19 @@ class PaymentStep:
             raise ValueError(f"PaymentStep {self.kind!r} needs its value; use PaymentStep.{self.kind}(…)")
 
     @classmethod
-    def redirect(cls, url: str) -> PaymentStep:
+    def redirect(cls, url: str, psp_reference: str = "") -> PaymentStep:
         """Send the shopper to the provider's page (hosted checkout, 3-D Secure …)."""
-        return cls("redirect", url=url)
+        return cls("redirect", url=url, psp_reference=psp_reference)
 
     @classmethod
-    def render(cls, html: Markup) -> PaymentStep:
+    def render(cls, html: Markup, psp_reference: str = "") -> PaymentStep:
         """Show this HTML on the payment page (bank details, a provider widget …)."""
-        return cls("render", html=Markup(html))
+        return cls("render", html=Markup(html), psp_reference=psp_reference)
 
     @classmethod
     def done(cls, result: PaymentResult) -> PaymentStep:
         """The payment is settled (or failed) already; nothing for the shopper to do."""
-        return cls("done", result=result)
+        return cls("done", result=result, psp_reference=result.psp_reference)
 
 
 @dataclass(frozen=True)
@@ -266,7 +299,12 @@ class PaymentGateway(Protocol):
         ...
 
     def handle_callback(self, callback: PaymentCallback) -> PaymentResult:
-        """Interpret a return or webhook request (verify its signature first)."""
+        """Interpret a return or webhook request (verify its signature first).
+
+        Raise :class:`InvalidCallback` for a request that is not authentic or not
+        readable (the core answers 400 and changes nothing); answer a status other than
+        ``"paid"`` for one about a payment the provider does not know.
+        """
         ...
 
     def capture(self, payment: PaymentRef, amount: Money) -> PaymentResult:
@@ -282,28 +320,153 @@ class PaymentGateway(Protocol):
 
 
 @dataclass(frozen=True)
-class SearchQuery:
-    """A shopper's search: free text, facet filters (name → accepted values), a page.
+class SearchFilters(Mapping[str, tuple[str, ...]]):
+    """The filters of a :class:`SearchQuery`, read once by the core (``query.filters``).
 
-    Filter names, shared by every backend and by the facets they return (a
-    :class:`FacetValue`'s ``value`` goes back into ``filters`` as is):
+    Typed fields for what has a meaning of its own, and every other filter as a product
+    attribute::
+
+        query.filters.brands        # ("Acme",)
+        query.filters.categories    # ("shirts",) — category slugs
+        query.filters.in_stock      # True: in stock only, False: out of stock only, None: either
+        query.filters.price_min     # 1000 — minor units, inclusive (None: no bound)
+        query.filters.attributes    # {"size": ("M", "L")} — names in lower case
+
+    The values of one name are alternatives (any may match); different names must all
+    match. :attr:`by_facet` gives every filter but the price range as facet name →
+    values, the way the facets of a :class:`SearchPage` name them.
+
+    It is also the mapping backends written against the older ``filters`` see (name →
+    values as text, ``"in_stock": ("true",)``, ``"price_min": ("1000",)``), already
+    cleaned: names lower case, values trimmed, repeats and unreadable values dropped.
+    """
+
+    #: Filter names with a meaning of their own; every other name is an attribute.
+    BRAND: ClassVar[str] = "brand"
+    CATEGORY: ClassVar[str] = "category"
+    IN_STOCK: ClassVar[str] = "in_stock"
+    PRICE_MIN: ClassVar[str] = "price_min"
+    PRICE_MAX: ClassVar[str] = "price_max"
+    RESERVED: ClassVar[frozenset[str]] = frozenset({"brand", "category", "in_stock", "price_min", "price_max"})
+    #: Values kept per name, and the longest name and value read (longer ones are cut).
+    MAX_VALUES: ClassVar[int] = 50
+    MAX_NAME_LENGTH: ClassVar[int] = 60
+    MAX_VALUE_LENGTH: ClassVar[int] = 120
+
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    in_stock: bool | None = None
+    price_min: int | None = None
+    price_max: int | None = None
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "categories", tuple(self.categories))
+        object.__setattr__(self, "brands", tuple(self.brands))
+        object.__setattr__(self, "attributes", MappingProxyType(
+            {name: tuple(values) for name, values in sorted(dict(self.attributes).items()) if values}))
+
+    @classmethod
+    def read(cls, raw: Mapping[str, Any] | None) -> SearchFilters:
+        """Filters from name → values (a value may be a lone string), as a search page's
+        ``f.<name>=<value>`` parameters give them. Never raises: a value no backend could
+        use (a non-numeric or negative price, an ``in_stock`` other than true/false) is
+        left out, as if the shopper had not chosen it."""
+        if isinstance(raw, SearchFilters):
+            return raw
+        chosen_by_name: dict[str, list[str]] = {}
+        for name, given in (raw or {}).items():
+            name = str(name).strip().lower()[:cls.MAX_NAME_LENGTH]
+            values = [given] if isinstance(given, str) else list(given or ())
+            chosen = chosen_by_name.setdefault(name, []) if name else []
+            chosen += [str(value).strip()[:cls.MAX_VALUE_LENGTH] for value in values]
+        found: dict[str, tuple[str, ...]] = {}
+        for name, chosen in chosen_by_name.items():
+            values = tuple(value for value in dict.fromkeys(chosen) if value)[:cls.MAX_VALUES]
+            if values:
+                found[name] = values
+        stock = {value.lower() for value in found.pop(cls.IN_STOCK, ())} & {"true", "false"}
+        return cls(categories=found.pop(cls.CATEGORY, ()), brands=found.pop(cls.BRAND, ()),
+                   in_stock=(stock == {"true"}) if len(stock) == 1 else None,
+                   price_min=_whole_number(found.pop(cls.PRICE_MIN, ())),
+                   price_max=_whole_number(found.pop(cls.PRICE_MAX, ())), attributes=found)
+
+    @cached_property
+    def by_facet(self) -> Mapping[str, tuple[str, ...]]:
+        """Every filter but the price range, as facet name → chosen values: ``category``,
+        ``brand``, the attributes, then ``in_stock`` (``("true",)`` or ``("false",)``)."""
+        facets: dict[str, tuple[str, ...]] = {}
+        if self.categories:
+            facets[self.CATEGORY] = self.categories
+        if self.brands:
+            facets[self.BRAND] = self.brands
+        facets.update((name, values) for name, values in self.attributes.items() if name not in self.RESERVED)
+        if self.in_stock is not None:
+            facets[self.IN_STOCK] = ("true" if self.in_stock else "false",)
+        return MappingProxyType(facets)
+
+    @cached_property
+    def _as_text(self) -> Mapping[str, tuple[str, ...]]:
+        prices = {self.PRICE_MIN: self.price_min, self.PRICE_MAX: self.price_max}
+        return {**self.by_facet, **{name: (str(value),) for name, value in prices.items() if value is not None}}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SearchFilters):
+            return (self.categories, self.brands, self.in_stock, self.price_min, self.price_max,
+                    dict(self.attributes)) == (other.categories, other.brands, other.in_stock, other.price_min,
+                                               other.price_max, dict(other.attributes))
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # attributes is a mapping
+
+    # The read-only mapping of the older ``SearchQuery.filters`` (name → values as text).
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return self._as_text[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._as_text)
+
+    def __len__(self) -> int:
+        return len(self._as_text)
+
+
+def _whole_number(values: tuple[str, ...]) -> int | None:
+    """The first value as a non-negative whole number, else None (a filter typed by hand)."""
+    try:
+        number = int(values[0]) if values else None
+    except ValueError:
+        return None
+    return number if number is not None and number >= 0 else None
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A shopper's search: free text, facet filters, a page and a sort.
+
+    ``filters`` may be given as a :class:`SearchFilters` or as any mapping of filter name
+    → accepted values, which is read with :meth:`SearchFilters.read`; either way the
+    query holds a :class:`SearchFilters`. Filter names, shared by every backend and by
+    the facets they return (a :class:`FacetValue`'s ``value`` goes back into ``filters``
+    as is):
 
     * ``"brand"`` — brand names;
     * ``"category"`` — category slugs; a category also finds its sub-categories' products;
-    * ``"in_stock"`` — ``("true",)`` keeps only products in stock;
+    * ``"in_stock"`` — ``("true",)`` keeps only products in stock, ``("false",)`` only the others;
     * ``"price_min"`` / ``"price_max"`` — one value each, minor units, inclusive;
     * any other name — a product attribute or variant option (``"size": ("M", "L")``),
       names in lower case.
-
-    The values of one name are alternatives (any may match); different names must all
-    match. Backends ignore values they cannot read (a non-numeric ``price_min``).
     """
 
     text: str
-    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    filters: SearchFilters = field(default_factory=SearchFilters)
     page: int = 1
     per_page: int = 24
     sort: Literal["relevance", "price_asc", "price_desc", "newest"] = "relevance"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filters", SearchFilters.read(self.filters))
 
 
 @dataclass(frozen=True)
@@ -321,6 +484,31 @@ class Facet:
     label: str
     values: tuple[FacetValue, ...]
 
+    #: Labels of the facets with a meaning of their own, and of the availability values.
+    LABELS: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"category": "Category", "brand": "Brand", "in_stock": "Availability"})
+    STOCK_LABELS: ClassVar[Mapping[str, str]] = MappingProxyType({"true": "In stock", "false": "Out of stock"})
+
+    @classmethod
+    def from_counts(cls, name: str, counts: Iterable[tuple[str, str, int]], *, limit: int = 20,
+                    chosen: Iterable[str] = ()) -> Facet:
+        """A facet from ``(value, label, products)`` counts: the ``limit`` most common values
+        (ties by label), plus any ``chosen`` by the shopper beyond them, so a filter in force
+        stays visible. The facet's label, and the labels of ``in_stock`` values, are the
+        shop's own ("Availability": "In stock")."""
+        rows = sorted(counts, key=lambda row: (-row[2], row[1].lower()))
+        kept = set(chosen)
+        shown = rows[:limit] + [row for row in rows[limit:] if row[0] in kept]
+        value_label = cls.STOCK_LABELS.get if name == SearchFilters.IN_STOCK else (lambda value, label: label)
+        return cls(name, cls.LABELS.get(name) or name.replace("_", " ").capitalize(),
+                   tuple(FacetValue(value, value_label(value, label), count) for value, label, count in shown))
+
+    @staticmethod
+    def in_order(facets: Iterable[Facet]) -> tuple[Facet, ...]:
+        """The shop's facet order: category, brand, the attributes by name, availability last."""
+        rank = {SearchFilters.CATEGORY: (0, ""), SearchFilters.BRAND: (1, ""), SearchFilters.IN_STOCK: (3, "")}
+        return tuple(sorted(facets, key=lambda facet: rank.get(facet.name, (2, facet.name))))
+
 
 @dataclass(frozen=True)
 class SearchPage:
@@ -330,6 +518,9 @@ class SearchPage:
     product_ids: tuple[int, ...]
     total: int
     facets: tuple[Facet, ...] = ()
+    #: The backend looked only at its most relevant hits (a very broad search): ``total``
+    #: and the facet counts are those of these hits, and there are more.
+    capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -455,6 +646,17 @@ class PaymentUnavailable(PluginFailure):
     """This payment method is not working right now. Please try another one or try again later."""
 
     code = "payment_unavailable"
+
+
+class InvalidCallback(StorefrontError):
+    """That payment callback is not authentic or cannot be read.
+
+    Raised by :meth:`PaymentGateway.handle_callback` for a bad signature or a malformed
+    body; the core answers 400 and changes nothing.
+    """
+
+    status = 400
+    code = "invalid_callback"
 
 
 class SearchUnavailable(PluginFailure):

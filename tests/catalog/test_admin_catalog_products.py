@@ -227,6 +227,33 @@ def test_duplicate_skus_are_refused_in_the_form_and_across_products(staff_client
     assert counts() == before
 
 
+def test_a_sku_taken_by_another_request_after_the_check_leaves_nothing_behind(staff_client, app, monkeypatch):
+    from storefront.admin import catalog_services
+    from storefront.testing import create_product
+
+    checked = catalog_services._check_submission
+    after_the_rival: dict = {}
+
+    def rival_takes_the_sku(submission, product):
+        checked(submission, product)  # the SKU is still free here
+        with app.app_context():  # another request, its own session, committed
+            create_product("Rival Shirt", variants=[{"sku": "RACE-1"}])
+            after_the_rival.update(counts=counts(), files=stored_files(app))
+
+    monkeypatch.setattr(catalog_services, "_check_submission", rival_takes_the_sku)
+    form = editor_form(variants=[{"sku": "OK-1", "price": "10", "stock": "3"}, {"sku": "RACE-1", "price": "12"}])
+    form["new_images"] = [(jpeg("navy"), "front.jpg")]
+    response = post_editor(staff_client, form)
+
+    assert response.status_code == 400
+    assert "The SKU RACE-1 is already used by another variant." in response.get_data(as_text=True)
+    db.session.expire_all()
+    # The product, its other variant, its stock movement, its image and its audit events
+    # were one transaction, rolled back; the stored upload was forgotten.
+    assert counts() == after_the_rival["counts"] and stored_files(app) == after_the_rival["files"]
+    assert db.session.scalars(select(Product.title)).all() == ["Rival Shirt"]
+
+
 def test_a_refused_edit_of_an_existing_product_changes_nothing(staff_client):
     product = make_shirt(staff_client)
     medium, large = product.variants

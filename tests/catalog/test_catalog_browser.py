@@ -8,22 +8,16 @@ import json
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from storefront.catalog.models import ProductImage
 from storefront.extensions import db
 from storefront.media import store_image
-from storefront.testing import TEST_PASSWORD, serve
+from storefront.testing import TEST_PASSWORD, serve, watch_page
 
 from storefront_factories import make_category, make_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CSP_WATCH = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation",
-  (e) => window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI));
-"""
-
 
 @pytest.fixture
 def app_config(tmp_path):
@@ -59,10 +53,7 @@ def test_a_shopper_browses_filters_picks_a_variant_and_saves_it_to_the_wishlist(
         app, catalog, make_user, database_url, tmp_path, browser_page):
     page = browser_page
     user = make_user(email="shopper@example.com")
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" and "Failed to load resource" not in message.text else None)
-    page.add_init_script(CSP_WATCH)
+    problems = watch_page(page)
     config = {"DATABASE_URL": database_url, "SECRET_KEY": "catalog-journey-secret", "REDIS_URL": None,
               "LOG_LEVEL": "WARNING", "PLUGINS_AUTOLOAD": False, "MEDIA_ROOT": str(tmp_path / "media")}
     with serve(config, instance_path=str(tmp_path / "instance")) as base:
@@ -71,13 +62,14 @@ def test_a_shopper_browses_filters_picks_a_variant_and_saves_it_to_the_wishlist(
         page.click("summary:has-text('Categories')")
         page.click(".nav-menu >> text=Clothing")
         assert page.url == base + "/c/clothing"
+        expect(page.locator(".card-title")).to_have_count(2)  # waits for the page, unlike a plain read
         assert sorted(page.locator(".card-title").all_inner_texts()) == ["Linen Shirt", "Wool Jumper"]
 
         page.check("label:has-text('M') >> xpath=preceding-sibling::input")
         page.click("button:has-text('Apply filters')")
         assert "f.size=M" in page.url
-        assert page.locator(".card-title").all_inner_texts() == ["Linen Shirt"]
-        assert page.locator(".chip:has-text('Size: M')").count() == 1
+        expect(page.locator(".card-title")).to_have_text(["Linen Shirt"])
+        expect(page.locator(".chip:has-text('Size: M')")).to_have_count(1)
 
         page.click(".card-title >> text=Linen Shirt")
         assert page.url == base + "/p/linen-shirt"
@@ -104,9 +96,9 @@ def test_a_shopper_browses_filters_picks_a_variant_and_saves_it_to_the_wishlist(
         page.click("button:has-text('Add to wishlist')")
         assert "Linen Shirt is in your wishlist." in page.inner_text(".flashes")
         page.click(".wishlist-action >> text=wishlist")
-        assert page.url == base + "/account/wishlist"
-        assert page.locator(".card-title").all_inner_texts() == ["Linen Shirt"]
+        expect(page).to_have_url(base + "/account/wishlist")
+        expect(page.locator(".card-title")).to_have_text(["Linen Shirt"])
         page.click("button:has-text('Remove')")
-        assert "Your wishlist is empty" in page.content()
+        expect(page.locator("main")).to_contain_text("Your wishlist is empty")
         assert page.evaluate("window.__cspViolations") == []
     assert problems == []

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from storefront.catalog import services
 from storefront.catalog.models import Review, WishlistItem
 from storefront.extensions import db
+from storefront.testing import signed_in_client
 
 from storefront_factories import make_category, make_product
 
@@ -27,10 +28,7 @@ def shirt(app):
 
 @pytest.fixture
 def shopper(app, make_user, login):
-    client = app.test_client()
-    client.user = make_user(name="Robin Reviewer")
-    login(client, client.user)
-    return client
+    return signed_in_client(app, make_user(name="Robin Reviewer"), login)
 
 
 def test_a_review_is_posted_then_shown_only_after_approval_with_the_average(shopper, shirt):

@@ -12,8 +12,8 @@ import pytest
 
 from storefront.money import Money
 from storefront.plugins import PaymentStep, SearchPage, ShippingQuote, SLOT_PREFIX, hookimpl, hookspecs
-from storefront.plugins.conformance import (ConformanceError, check_payment_plugin, check_search_plugin,
-                                            check_shipping_plugin)
+from storefront.plugins.conformance import (ConformanceError, check_payment_plugin, check_search_behaviour,
+                                            check_search_plugin, check_shipping_plugin)
 from storefront.plugins.docs import GUIDE_PATH, hook_sections, update_guide
 from storefront.plugins.scaffold import KINDS, ScaffoldError, scaffold
 
@@ -216,6 +216,36 @@ def test_the_search_check_notices_pages_that_break_the_contract(make_plugin_app)
     problems = "\n".join(broken.value.problems)
     assert "6 ids on a page of 5" in problems and "total 1 < ids on the page" in problems
     assert "a page far past the end must be empty" in problems
+
+
+def test_the_search_behaviour_check_lists_everything_a_backend_gets_wrong(make_plugin_app):
+    from storefront.catalog.search import basic_search
+
+    class Substring:  # the core's fallback: no facets, no filters, no stemming
+        id = "substring"
+        name = "Substring"
+
+        def search(self, query):
+            return basic_search(query)
+
+        def index(self, product_ids): ...
+        def remove(self, product_ids): ...
+
+    class Search:
+        PLUGIN_NAME = "substring"
+
+        @hookimpl
+        def storefront_search_backends(self):
+            return [Substring()]
+
+    with pytest.raises(ConformanceError) as broken:
+        check_search_behaviour(make_plugin_app(Search(), SEARCH_BACKEND="substring"), "substring")
+
+    problems = "\n".join(broken.value.problems)
+    assert "facets count the whole result, not the page: expected (5, 2, {'category'" in problems
+    assert "filter: brand: expected" in problems and "brand, attribute or SKU 'crockett'" in problems
+    assert "drafts and archived products are never found" not in problems  # that it gets right
+    assert "sort by price, lowest first" not in problems
 
 
 # --- dogfooding -------------------------------------------------------------------------------------------

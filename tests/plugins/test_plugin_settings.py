@@ -57,6 +57,7 @@ def test_a_malformed_setting_declaration_is_refused(declaration, problem):
     (Setting("l", "list", optional=True), "DE, AT,\nCH,", ("DE", "AT", "CH")),
     (Setting("l", "list", optional=True), ["DE"], ("DE",)),
     (Setting("s", "str", default="a", choices=("a", "b")), "b", "b"),
+    (Setting("t", "text", optional=True), " one\r\ntwo\r\n", "one\ntwo"),
 ])
 def test_values_are_read_in_the_settings_type(setting, raw, value):
     assert setting.coerce(raw) == value
@@ -78,6 +79,23 @@ def test_bad_values_get_a_message_a_merchant_understands(setting, raw, message):
     with pytest.raises(SettingError) as refused:
         setting.coerce(raw)
     assert refused.value.message == message and refused.value.status == 400
+
+
+def _no_tabs(text):
+    if "\t" in text:
+        raise ValueError(f"line {text[:text.index(chr(9))].count(chr(10)) + 1} has a tab.")
+
+
+def test_a_declared_check_refuses_what_the_type_alone_cannot():
+    table = Setting("table", "text", optional=True, validate=_no_tabs, label="Table")
+
+    assert table.coerce("a b\nc d") == "a b\nc d"
+    assert table.coerce("") == ""  # empty is left to ``optional``
+    with pytest.raises(SettingError) as refused:
+        table.coerce("a b\nc\td")
+    assert refused.value.message == "Table: line 2 has a tab."
+    with pytest.raises(ValueError, match="default .* is invalid: Table: line 1 has a tab"):
+        Setting("table", "text", default="a\tb", validate=_no_tabs, label="Table")
 
 
 def test_a_plugin_declaring_a_setting_twice_is_refused(make_app):

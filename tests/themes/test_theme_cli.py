@@ -6,7 +6,7 @@ import json
 from theme_helpers import SHIPPED_THEMES
 
 STALE_FOOTER = "{# template-version: 1 #}\n<footer>written for the old footer</footer>\n"
-CURRENT_FOOTER = "{# template-version: 2 #}\n<footer>up to date</footer>\n"
+CURRENT_FOOTER = "{# template-version: 3 #}\n<footer>up to date</footer>\n"
 
 
 def test_list_shows_every_theme_with_the_active_one_and_its_parents_marked(themed_app, make_theme):
@@ -34,7 +34,7 @@ def test_check_flags_an_override_older_than_its_original_and_exits_1(themed_app,
     result = themed_app("default").test_cli_runner().invoke(args=["themes", "check"])
     assert result.exit_code == 1
     rows = [line.split() for line in result.output.splitlines()]
-    assert ["shop", "_footer.html", "1", "2", "STALE", "themes/default/templates/_footer.html"] in rows
+    assert ["shop", "_footer.html", "1", "3", "STALE", "themes/default/templates/_footer.html"] in rows
     assert ["shop", "errors/error.html", "none", "1", "STALE",
             "themes/default/templates/errors/error.html"] in rows
     assert not any("extra.html" in line for line in result.output.splitlines())   # no original
@@ -53,7 +53,7 @@ def test_an_override_is_compared_with_the_next_layer_not_with_default(themed_app
     make_theme("shop", parent="base", files={"templates/_footer.html": CURRENT_FOOTER})
     result = themed_app("default").test_cli_runner().invoke(args=["themes", "check"])
     assert result.exit_code == 1
-    assert ["shop", "_footer.html", "2", "7", "STALE"] in [l.split()[:5] for l in result.output.splitlines()]
+    assert ["shop", "_footer.html", "3", "7", "STALE"] in [l.split()[:5] for l in result.output.splitlines()]
     # base's own override of default's footer (version 2) is current.
     assert not any(l.split()[:2] == ["base", "_footer.html"] for l in result.output.splitlines() if l.strip())
 

@@ -10,26 +10,26 @@ count, once for the page and once per facet query, is what keeps a search fast.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from collections import Counter
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from sqlalchemy import ColumnElement, Float, bindparam, delete, func, insert, literal, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from storefront.plugins import (Facet, FacetValue, PluginFailure, ProductDocument, SearchPage, SearchQuery,
+from storefront.plugins import (Facet, PluginFailure, ProductDocument, SearchFilters, SearchPage, SearchQuery,
                                 db_session, load_product_documents)
 
 from . import fulltext
 from .tables import FULLTEXT_TABLE, documents, skus
 
-#: Filter names with a meaning of their own; every other name is an attribute.
-BRAND, CATEGORY, IN_STOCK, PRICE_MIN, PRICE_MAX = "brand", "category", "in_stock", "price_min", "price_max"
-RESERVED = frozenset({BRAND, CATEGORY, IN_STOCK, PRICE_MIN, PRICE_MAX})
-FACET_LABELS = {CATEGORY: "Category", BRAND: "Brand", IN_STOCK: "Availability"}
-STOCK_LABELS = {"true": "In stock", "false": "Out of stock"}
 MAX_PER_PAGE = 100
-MAX_FILTER_VALUES = 50
+#: A search reads at most this many hits, the most relevant first, and pages, sorts and
+#: counts facets among them (``SearchPage.capped`` says so). A broad word ("necklace" in
+#: a big catalog) then costs what a thousand hits cost: fetching and tallying every one
+#: of several thousand took most of a search's time on MariaDB.
+HIT_LIMIT = 1000
 #: A search without words (never made by the shop's pages, which need words) counts
 #: facets only up to this many results, so it cannot load a whole big catalog.
 BROWSE_FACET_LIMIT = 10_000
@@ -93,7 +93,7 @@ class SqlSearch:
         per_page = min(max(int(query.per_page), 1), MAX_PER_PAGE)
         offset = (max(int(query.page), 1) - 1) * per_page
         terms = fulltext.words(query.text)
-        filters = _read_filters(query.filters)
+        filters = Filters(query.filters)
         # A connection of its own: a fresh transaction sees every committed index write,
         # whatever (MariaDB REPEATABLE READ) snapshot the caller's session holds.
         with db_session().get_bind().connect() as connection:
@@ -103,16 +103,23 @@ class SqlSearch:
             if match.title_condition is not None:
                 # Ids first: a scan that reads only the titles is twice as fast as one that
                 # carries every column of every row along.
-                ids = connection.scalars(select(documents.c.product_id).where(match.title_condition)).all()
+                ids = connection.scalars(select(documents.c.product_id).where(match.title_condition)
+                                         .order_by(documents.c.product_id.desc()).limit(HIT_LIMIT + 1)).all()
                 statement = select(*HIT_COLUMNS, literal(0.0, Float).label("score")).where(
                     documents.c.product_id.in_(bindparam("ids", list(ids), expanding=True, literal_execute=True)))
             else:
-                found = match.statement.subquery("text_match")
+                # The most relevant hits only, chosen from (id, score) pairs before any
+                # document row is read.
+                matched = match.statement.subquery("text_match")
+                found = (select(matched).order_by(matched.c.score.desc()).limit(HIT_LIMIT + 1)
+                         .subquery("best_matches"))
                 statement = select(*HIT_COLUMNS, found.c.score).join(
                     found, found.c.product_id == documents.c.product_id)
             statement = statement.where(*filters.price_conditions())
             hits = connection.execute(statement).all()
-        return self._page(hits, filters, query.sort, per_page, offset)
+        capped = len(hits) > HIT_LIMIT
+        page = self._page(hits[:HIT_LIMIT], filters, query.sort, per_page, offset)
+        return replace(page, capped=True) if capped else page
 
     def _browse(self, connection: Connection, filters: "Filters", sort: str, per_page: int, offset: int
                 ) -> SearchPage:
@@ -162,16 +169,10 @@ class SqlSearch:
     def _facets(self, counts: Mapping[tuple[str, str, str], int], filters: "Filters") -> tuple[Facet, ...]:
         by_name: dict[str, list[tuple[str, str, int]]] = {}
         for (name, value, label), number in counts.items():
-            by_name.setdefault(name, []).append((value, STOCK_LABELS.get(value, label) if name == IN_STOCK else label,
-                                                 number))
-        return tuple(self._facet(name, by_name[name], filters.values.get(name, ())) for name in _facet_order(by_name))
-
-    def _facet(self, name: str, values: list[tuple[str, str, int]], chosen: tuple[str, ...]) -> Facet:
-        rows = sorted(values, key=lambda row: (-row[2], row[1].lower()))
-        # The shopper's own choices stay listed even when they are not the most common.
-        shown = rows[:self.facet_values] + [row for row in rows[self.facet_values:] if row[0] in chosen]
-        return Facet(name, FACET_LABELS.get(name, name.replace("_", " ").capitalize()),
-                     tuple(FacetValue(value, label, number) for value, label, number in shown))
+            by_name.setdefault(name, []).append((value, label, number))
+        return Facet.in_order(Facet.from_counts(name, rows, limit=self.facet_values,
+                                                chosen=filters.values.get(name, ()))
+                              for name, rows in by_name.items())
 
     # --- indexing ----------------------------------------------------------------------
 
@@ -243,16 +244,17 @@ class SqlSearch:
 
 
 class Filters:
-    """A query's filters, read once: facet values per name and a price range."""
+    """A query's filters (read by the core) as this backend tests them: facet values per
+    name against ``facet_keys``, and a price range in SQL."""
 
-    def __init__(self, values: dict[str, tuple[str, ...]], price_min: int | None, price_max: int | None):
-        self.values = values
-        self.price_min = price_min
-        self.price_max = price_max
+    def __init__(self, filters: SearchFilters):
+        self.values = filters.by_facet
+        self.price_min = filters.price_min
+        self.price_max = filters.price_max
         # One pattern per filter: any chosen value of it, as a whole facet_keys entry.
         self._patterns = {name: re.compile("|".join(re.escape(f"{RECORD}{name}{UNIT}{value}{UNIT}")
                                                     for value in chosen))
-                          for name, chosen in values.items()}
+                          for name, chosen in self.values.items()}
 
     def met_by(self, hit: Hit) -> frozenset[str]:
         """The names of the facet filters ``hit`` meets."""
@@ -276,42 +278,8 @@ class Filters:
         return found
 
 
-def _read_filters(raw: Mapping[str, Iterable[str]]) -> Filters:
-    values: dict[str, tuple[str, ...]] = {}
-    prices: dict[str, int | None] = {PRICE_MIN: None, PRICE_MAX: None}
-    for name, given in (raw or {}).items():
-        name = str(name).strip().lower()[:60]
-        chosen = [str(v).strip()[:120] for v in ([given] if isinstance(given, str) else given or ())]
-        chosen = [v for v in dict.fromkeys(chosen) if v][:MAX_FILTER_VALUES]
-        if not name or not chosen:
-            continue
-        if name in prices:
-            prices[name] = _whole_number(chosen[0])
-        elif name == IN_STOCK:
-            stock = [v.lower() for v in chosen if v.lower() in STOCK_LABELS]
-            if stock:
-                values[name] = tuple(stock)
-        else:
-            values[name] = tuple(chosen)
-    return Filters(values, prices[PRICE_MIN], prices[PRICE_MAX])
-
-
-def _whole_number(value: str) -> int | None:
-    try:
-        number = int(value)
-    except ValueError:
-        return None  # a filter typed by hand; ignore it rather than fail the search
-    return number if number >= 0 else None
-
-
 def _escape_like(value: str) -> str:
     return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-
-
-def _facet_order(by_name: Mapping[str, Any]) -> list[str]:
-    """Category, brand, the attributes alphabetically, availability last."""
-    attributes = sorted(name for name in by_name if name not in RESERVED)
-    return [n for n in (CATEGORY, BRAND) if n in by_name] + attributes + [n for n in (IN_STOCK,) if n in by_name]
 
 
 # --- hits and rows -----------------------------------------------------------------------------
@@ -360,11 +328,11 @@ def _facet_keys(document: ProductDocument) -> str:
     """Every (facet, value, label) of a document in one string (see :data:`RECORD`)."""
     entries: list[tuple[str, str, str]] = []
     if document.brand:
-        entries.append((BRAND, document.brand, document.brand))
-    entries.extend((CATEGORY, c.slug, c.name) for c in document.categories_with_ancestors)
-    entries.append((IN_STOCK, "true" if document.in_stock else "false", ""))
+        entries.append((SearchFilters.BRAND, document.brand, document.brand))
+    entries.extend((SearchFilters.CATEGORY, c.slug, c.name) for c in document.categories_with_ancestors)
+    entries.append((SearchFilters.IN_STOCK, "true" if document.in_stock else "false", ""))
     for name, values in document.attributes.items():
-        if name not in RESERVED:
+        if name not in SearchFilters.RESERVED:
             entries.extend((name, value, value) for value in values)
     # An empty label means "the value itself": shorter rows, read faster with every hit.
     clean = [tuple(part.replace(RECORD, " ").replace(UNIT, " ")

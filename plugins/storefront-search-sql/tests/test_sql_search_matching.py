@@ -1,67 +1,28 @@
-"""What shoppers type finds what they mean: ranking, prefixes, short words, stopwords —
-on SQLite (FTS5) and on MariaDB (FULLTEXT) alike."""
+"""What shoppers type is never SQL or FTS syntax, on SQLite (FTS5) and MariaDB (FULLTEXT)
+alike. Ranking, prefixes, short words and stopwords are checked with every backend's
+behaviour (test_sql_search_facets.py)."""
 
 
-def test_a_title_match_ranks_above_a_description_match(make_product, search):
-    mention = make_product("Desk Organiser", description="Keeps your wireless headphones tidy.")
-    headphones = make_product("Wireless Headphones", description="Closed-back, 30 hours of battery.")
-    make_product("Teapot", description="Cast iron.")
+def test_boolean_full_text_operators_typed_by_a_shopper_are_just_words(make_search_product, search_page):
+    kettle = make_search_product("Copper Kettle")
+    make_search_product("Copper Pan")
 
-    page = search("wireless headphones")
-
-    assert page.product_ids == (headphones, mention)
-    assert page.total == 2
+    for typed in ("+copper +kettle", "copper AND kettle", "kettle~", "copper (kettle)", "copper kettle<"):
+        assert search_page(typed).product_ids == (kettle,), typed
+    assert search_page("%_'").total == 0
 
 
-def test_the_start_of_a_word_finds_the_whole_word(make_product, search):
-    headphones = make_product("Studio Headphones")
-    make_product("Phone Case")
+def test_a_very_broad_search_pages_through_its_most_relevant_hits_and_says_there_are_more(
+        make_search_product, search_page, client, monkeypatch):
+    from storefront_search_sql import backend
 
-    assert search("headph").product_ids == (headphones,)
-    assert search("studio head").product_ids == (headphones,)
+    monkeypatch.setattr(backend, "HIT_LIMIT", 3)
+    best = make_search_product("Silver Necklace Silver Necklace", description="Necklace of silver, a necklace.")
+    for n in range(4):
+        make_search_product(f"Box {n}", description="Fits a necklace.")
 
-
-def test_every_word_must_match(make_product, search):
-    make_product("Linen Shirt")
-    linen_dress = make_product("Linen Dress")
-
-    assert search("linen dress").product_ids == (linen_dress,)
-
-
-def test_a_two_letter_word_finds_the_product_titled_with_it(make_product, search):
-    tv = make_product("TV Stand", description="Walnut veneer.")
-    make_product("Bookshelf")
-
-    assert tv in search("tv").product_ids
-
-
-def test_a_stopword_alone_still_finds_titles_with_it_and_is_ignored_beside_other_words(make_product, search):
-    the_lamp = make_product("The Lamp", description="A lamp.")
-    desk_lamp = make_product("Desk Lamp", description="The brass one.")
-
-    assert search("the").product_ids == (the_lamp,)
-    assert set(search("the lamp").product_ids) == {the_lamp, desk_lamp}
-
-
-def test_a_sku_brand_or_attribute_finds_the_product(make_product, search):
-    boots = make_product("Chelsea Boots", brand="Crockett", sku="CB-7710", options={"colour": "Burgundy"})
-
-    assert search("crockett").product_ids == (boots,)
-    assert search("cb-7710").product_ids == (boots,)
-    assert search("burgundy").product_ids == (boots,)
-
-
-def test_search_syntax_typed_by_a_shopper_is_just_text(make_product, search):
-    kettle = make_product("Copper Kettle")
-
-    for typed in ('"copper', "copper*", "-copper", "copper) OR (", "+copper +kettle", "copper AND kettle"):
-        assert search(typed).product_ids == (kettle,), typed
-    assert search("%_'").total == 0
-
-
-def test_drafts_and_archived_products_are_not_found(make_product, search):
-    make_product("Draft Lantern", status="draft")
-    make_product("Archived Lantern", status="archived")
-    active = make_product("Storm Lantern")
-
-    assert search("lantern").product_ids == (active,)
+    page = search_page("necklace")
+    assert page.capped and page.total == 3
+    assert page.product_ids[0] == best          # the cap keeps the most relevant, in rank order
+    assert "More than 3 results" in client.get("/search?q=necklace").get_data(as_text=True)
+    assert not search_page("silver").capped

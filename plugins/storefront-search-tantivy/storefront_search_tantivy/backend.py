@@ -12,39 +12,25 @@ product alone.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import tantivy
 
-from storefront.plugins import Facet, FacetValue, SearchPage, SearchQuery, load_product_documents
+from storefront.plugins import Facet, SearchFilters, SearchPage, SearchQuery, load_product_documents
 
 from . import store
 from .schema import SEPARATOR, STOPWORDS, build_schema, query_words, stemmer, to_document
 
-BRAND, CATEGORY, IN_STOCK, PRICE_MIN, PRICE_MAX = "brand", "category", "in_stock", "price_min", "price_max"
-RESERVED = frozenset({BRAND, CATEGORY, IN_STOCK, PRICE_MIN, PRICE_MAX})
-FACET_LABELS = {CATEGORY: "Category", BRAND: "Brand", IN_STOCK: "Availability"}
+BRAND, CATEGORY, IN_STOCK = SearchFilters.BRAND, SearchFilters.CATEGORY, SearchFilters.IN_STOCK
 ATTRIBUTE = "attribute"
 #: Facet → the fast field its counts are aggregated on.
 FACET_FIELDS = {BRAND: "brand", CATEGORY: "category_name", IN_STOCK: "in_stock", ATTRIBUTE: "attribute"}
-STOCK_LABELS = {"true": "In stock", "false": "Out of stock"}
 MAX_PER_PAGE = 100
-MAX_FILTER_VALUES = 50
 #: Buckets asked of each terms aggregation; facets are trimmed to the setting afterwards.
 AGGREGATION_SIZE = 1000
 #: Score multipliers of the ways a word can match (exact title hits rank first).
 EXACT_BODY, PREFIX, FUZZY = 1.0, 0.8, 0.3
 FUZZY_MIN_LENGTH, FUZZY_TWO_EDITS_LENGTH = 4, 8
-
-
-@dataclass(frozen=True)
-class Filters:
-    """A query's filters, read once: term filters per facet name, and a price range."""
-
-    values: Mapping[str, tuple[str, ...]]
-    price_min: int | None
-    price_max: int | None
 
 
 class TantivySearch:
@@ -82,7 +68,7 @@ class TantivySearch:
         offset = (max(int(query.page), 1) - 1) * per_page
         searcher = store.searcher(self.directory)
         text_query = self._text_query(searcher, query.text)
-        filters = _read_filters(query.filters)
+        filters = query.filters
         full = self._with_filters(text_query, filters)
         # Count first (limit ≥ 1: a limit of 0 panics, stack notes §8a), and never ask
         # for a page past the end: the collector would reserve offset + limit slots.
@@ -143,17 +129,15 @@ class TantivySearch:
                         weight * FUZZY))
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, way) for way in ways])
 
-    def _with_filters(self, text_query: tantivy.Query, filters: Filters, *, leave_out: str | None = None
+    def _with_filters(self, text_query: tantivy.Query, filters: SearchFilters, *, leave_out: str | None = None
                       ) -> tantivy.Query:
         clauses = [(tantivy.Occur.Must, text_query)]
-        for name, values in filters.values.items():
+        for name, values in filters.by_facet.items():
             if name == leave_out:
                 continue
             if name == IN_STOCK:
-                wanted = {v == "true" for v in values}
-                if len(wanted) == 1:
-                    clauses.append((tantivy.Occur.Must,
-                                    tantivy.Query.term_query(self.schema, "in_stock", wanted.pop())))
+                clauses.append((tantivy.Occur.Must,
+                                tantivy.Query.term_query(self.schema, "in_stock", filters.in_stock)))
             elif name in (BRAND, CATEGORY):
                 clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, name, list(values))))
             else:
@@ -164,10 +148,11 @@ class TantivySearch:
                 self.schema, "price", tantivy.FieldType.Integer, filters.price_min, filters.price_max)))
         return tantivy.Query.boolean_query(clauses)
 
-    def _facets(self, searcher: tantivy.Searcher, text_query: tantivy.Query, filters: Filters) -> tuple[Facet, ...]:
+    def _facets(self, searcher: tantivy.Searcher, text_query: tantivy.Query, filters: SearchFilters
+                ) -> tuple[Facet, ...]:
         """Counts over the whole result; a facet the shopper filters on is counted without
         its own filter, so its other values stay visible (brand A *or* B)."""
-        filtered = set(filters.values)
+        filtered = set(filters.by_facet)
         # One aggregation for every facet not filtered on …
         fields = {key: field for key, field in FACET_FIELDS.items() if key not in filtered}
         rows = _facet_rows(_buckets(searcher, self._with_filters(text_query, filters), fields), skip=filtered)
@@ -177,14 +162,9 @@ class TantivySearch:
             buckets = _buckets(searcher, self._with_filters(text_query, filters, leave_out=name),
                                {key: FACET_FIELDS[key]})
             rows[name] = _facet_rows(buckets, only={name}).get(name, [])
-        return tuple(self._facet(name, rows[name], filters.values.get(name, ()))
-                     for name in _facet_order(rows) if rows[name])
-
-    def _facet(self, name: str, rows: list[tuple[str, str, int]], chosen: tuple[str, ...]) -> Facet:
-        rows.sort(key=lambda row: (-row[2], row[1].lower()))
-        shown = rows[:self.facet_values] + [row for row in rows[self.facet_values:] if row[0] in chosen]
-        return Facet(name, FACET_LABELS.get(name, name.replace("_", " ").capitalize()),
-                     tuple(FacetValue(value, label, count) for value, label, count in shown))
+        return Facet.in_order(Facet.from_counts(name, counts, limit=self.facet_values,
+                                                chosen=filters.by_facet.get(name, ()))
+                              for name, counts in rows.items() if counts)
 
     # --- indexing ----------------------------------------------------------------------
 
@@ -258,43 +238,9 @@ def _facet_rows(buckets: Mapping[str, list[tuple[Any, int]]], *, only: set[str] 
             elif key == CATEGORY:
                 name, (value, _, label) = key, term.partition(SEPARATOR)
             else:
-                name, value, label = key, term, STOCK_LABELS.get(term, term) if key == IN_STOCK else term
-            if name in skip or (only is not None and name not in only) or (key == ATTRIBUTE and name in RESERVED):
+                name, value, label = key, term, term
+            if name in skip or (only is not None and name not in only) or (
+                    key == ATTRIBUTE and name in SearchFilters.RESERVED):
                 continue
             rows.setdefault(name, []).append((value, label, count))
     return rows
-
-
-def _facet_order(rows: Mapping[str, Any]) -> list[str]:
-    """Category, brand, the attributes alphabetically, availability last."""
-    attributes = sorted(name for name in rows if name not in RESERVED)
-    return [n for n in (CATEGORY, BRAND) if n in rows] + attributes + [n for n in (IN_STOCK,) if n in rows]
-
-
-def _read_filters(raw: Mapping[str, Iterable[str]]) -> Filters:
-    values: dict[str, tuple[str, ...]] = {}
-    prices: dict[str, int | None] = {PRICE_MIN: None, PRICE_MAX: None}
-    for name, given in (raw or {}).items():
-        name = str(name).strip().lower()[:60]
-        chosen = [str(v).strip()[:120] for v in ([given] if isinstance(given, str) else given or ())]
-        chosen = [v for v in dict.fromkeys(chosen) if v][:MAX_FILTER_VALUES]
-        if not name or not chosen:
-            continue
-        if name in prices:
-            prices[name] = _whole_number(chosen[0])
-        elif name == IN_STOCK:
-            stock = tuple(v.lower() for v in chosen if v.lower() in STOCK_LABELS)
-            if stock:
-                values[name] = stock
-        else:
-            values[name] = tuple(chosen)
-    return Filters(values, prices[PRICE_MIN], prices[PRICE_MAX])
-
-
-def _whole_number(value: str) -> int | None:
-    try:
-        number = int(value)
-    except ValueError:
-        return None  # a filter typed by hand; ignore it rather than fail the search
-    return number if number >= 0 else None
-

@@ -8,57 +8,8 @@ pytest_plugins = ["storefront.testing"]
 @pytest.fixture
 def app(make_plugin_app):
     """An app with only this plugin loaded and chosen; its index lives in the test's own
-    instance folder, so every test starts without one."""
+    instance folder, so every test starts without one. Products: ``make_search_product``;
+    searching: ``search_page`` (both from storefront.testing)."""
     application = make_plugin_app(storefront_search_tantivy, SEARCH_BACKEND="tantivy")
     with application.app_context():
         yield application
-
-
-@pytest.fixture
-def make_category(app):
-    """``make_category("Shirts", parent=clothing_id)`` → the new category's id."""
-    from storefront.catalog.models import Category
-    from storefront.catalog.services import slugify
-    from storefront.extensions import db
-
-    def make(name, parent=None):
-        category = Category(name=name, slug=slugify(name), parent_id=parent, description="", active=True)
-        db.session.add(category)
-        db.session.commit()
-        return category.id
-
-    return make
-
-
-@pytest.fixture
-def make_product(app):
-    """Create an active product with one variant through the catalog services, which tell
-    the plugins (the index job runs inline): ``make_product("Lamp", price_minor=2500)``
-    → its id."""
-    from storefront.catalog import services
-
-    def make(title, description="", brand="", price_minor=1000, stock=1, options=None, attributes=None,
-             categories=(), status="active", sku=None):
-        product = services.save_product({"title": title, "description": description, "brand": brand,
-                                         "status": status, "attributes": attributes or {},
-                                         "category_ids": list(categories)})
-        services.save_variant(product, {"sku": sku or f"SKU-{product.id}", "price_minor": price_minor,
-                                        "stock": stock, "options": options or {}})
-        services.commit_product(product)
-        return product.id
-
-    return make
-
-
-@pytest.fixture
-def search():
-    """``search("hedphones", sort="price_asc", brand=("Acme",))`` → the SearchPage."""
-    from storefront.catalog.search import search_products
-    from storefront.plugins import SearchQuery
-
-    def run(text="", sort="relevance", page=1, per_page=24, **filters):
-        outcome = search_products(SearchQuery(text, filters=filters, page=page, per_page=per_page, sort=sort))
-        assert (outcome.backend, outcome.fell_back) == ("tantivy", False)
-        return outcome.page
-
-    return run

@@ -36,10 +36,8 @@ def storefront_shipping_quotes(request: ShippingRequest) -> list[ShippingQuote] 
     rate = settings["rate_minor"] if in_zone else settings["other_rate_minor"]
     if rate is None:
         return None
-    currency = request.subtotal.currency
-    threshold = settings["free_above_minor"]
-    if threshold is not None and request.subtotal >= Money(threshold, currency):
+    if request.subtotal_reaches(settings["free_above_minor"]):
         rate = 0
     code = "standard" if in_zone else "international"
-    return [ShippingQuote(f"{NAME}:{code}", settings["label"], Money(rate, currency),
+    return [ShippingQuote(f"{NAME}:{code}", settings["label"], Money(rate, request.subtotal.currency),
                           eta_days=settings["eta_days"])]
