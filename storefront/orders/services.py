@@ -280,8 +280,12 @@ def mark_paid(order_id: int, *, payment=None, actor=None, amount: Money | None =
 # --- cancellation ------------------------------------------------------------------------------------
 
 
-def cancel_order(order_id: int, reason: str, *, actor=None) -> Order:
+def cancel_order(order_id: int, reason: str, *, actor=None, unpaid_only: bool = False) -> Order:
     """Cancel an order that is awaiting payment or paid (not shipped yet).
+
+    With ``unpaid_only`` (the unpaid-order job) an order that is no longer awaiting
+    payment is refused with :class:`InvalidTransition`: a payment that landed after the
+    job chose the order wins, and the order is neither refunded nor cancelled.
 
     A paid order is refunded in full first, through its gateway
     (:func:`storefront.payments.services.refund_payment`). Then, in one transaction: the
@@ -295,6 +299,9 @@ def cancel_order(order_id: int, reason: str, *, actor=None) -> Order:
     if order.status not in st.CANCELLABLE:
         raise InvalidTransition(f"An order that is {st.LABELS.get(order.status, order.status).lower()} "
                                 "cannot be cancelled.")
+    if unpaid_only and order.status != st.PENDING_PAYMENT:
+        raise InvalidTransition(f"This order is {st.LABELS.get(order.status, order.status).lower()} now; "
+                                "it is no longer awaiting payment.")
     refunded = None
     if order.status == st.PAID and order.refundable.minor > 0:
         refunded = order.refundable
@@ -402,7 +409,7 @@ def cancel_unpaid_orders() -> int:
             return cancelled
         for order_id in ids:
             try:
-                cancel_order(order_id, "Not paid in time: the order was cancelled automatically.")
+                cancel_order(order_id, "Not paid in time: the order was cancelled automatically.", unpaid_only=True)
             except (InvalidTransition, NotFound):
                 skipped.add(order_id)
                 db.session.rollback()

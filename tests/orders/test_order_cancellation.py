@@ -138,3 +138,21 @@ def test_the_periodic_job_leaves_orders_with_an_authorised_card_payment_for_staf
     assert services.cancel_unpaid_orders() == 1
     assert db.session.get(Order, overdue.id).status == status.CANCELLED
     assert db.session.get(Order, authorised.id).status == status.PENDING_PAYMENT   # staff capture it
+
+
+def test_an_order_paid_after_the_job_chose_it_is_neither_refunded_nor_cancelled(app, make_order, make_product,
+                                                                                 instant_gateway):
+    # The job picks orders still awaiting payment, then cancels them one by one; a payment
+    # landing in between must win (the job's cancel would otherwise refund the shopper).
+    shirt = make_product("Shirt", stock=5)
+    order = make_order([(shirt, 2)], gateway="instant", payment=True, pay_by=utcnow() - timedelta(minutes=1))
+    assert services.mark_paid(order.id) is True
+
+    with pytest.raises(status.InvalidTransition, match="no longer awaiting payment"):
+        services.cancel_order(order.id, "Not paid in time", unpaid_only=True)
+
+    db.session.rollback()
+    assert db.session.get(Order, order.id).status == status.PAID
+    assert db.session.get(Order, order.id).refunded_minor == 0
+    assert instant_gateway.refunds == []
+    assert db.session.scalar(select(Variant.stock).where(Variant.id == shirt.variants[0].id)) == 3

@@ -64,7 +64,7 @@ def test_a_payment_racing_the_unpaid_cancellation_lets_exactly_one_of_them_win(a
     db.session.remove()
 
     results = run_together(app, [lambda: services.mark_paid(order_id)] * 5
-                           + [lambda: services.cancel_order(order_id, "unpaid")] * 5)
+                           + [lambda: services.cancel_order(order_id, "unpaid", unpaid_only=True)] * 5)
 
     final = db.session.get(Order, order_id).status
     paid_wins = [r for r in results[:5] if r is True]
