@@ -237,10 +237,8 @@ def _derive(app: Flask) -> None:
     cfg = app.config
     cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
     if cfg["DATABASE_URL"].startswith(("mysql", "mariadb")):
-        cfg.setdefault(
-            "SQLALCHEMY_ENGINE_OPTIONS",
-            {"pool_pre_ping": True, "pool_recycle": cfg["DATABASE_POOL_RECYCLE"]},
-        )
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", mariadb_engine_options(cfg["DATABASE_URL"],
+                                                                          cfg["DATABASE_POOL_RECYCLE"]))
     if not cfg.get("RATELIMIT_STORAGE_URI"):
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"] or "memory://"
     # When Redis is down the limiter keeps serving, counting in memory meanwhile.
@@ -251,6 +249,28 @@ def _derive(app: Flask) -> None:
     lifetime = cfg["PERMANENT_SESSION_LIFETIME"]
     if not isinstance(lifetime, timedelta):
         cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=int(lifetime))
+
+
+#: Hosts that mean "this machine": TLS to them protects nothing.
+LOOPBACK_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
+
+
+def mariadb_engine_options(url: str, pool_recycle: int) -> dict[str, Any]:
+    """Engine options for MariaDB: check connections before use, recycle them before the
+    server's idle timeout, and no TLS to a server on this machine.
+
+    PyMySQL otherwise *prefers* TLS and builds a fresh SSL context, loading the system's
+    CA store, for every new connection (~17 ms each, even when the server has TLS off).
+    A URL that asks for TLS (any ``ssl_*`` parameter) is left alone, and so is every
+    remote host.
+    """
+    from sqlalchemy import make_url
+
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": pool_recycle}
+    parsed = make_url(url)
+    if parsed.host in LOOPBACK_HOSTS and not any(key.startswith("ssl") for key in parsed.query):
+        options["connect_args"] = {"ssl_disabled": True}
+    return options
 
 
 def is_production(app: Flask) -> bool:

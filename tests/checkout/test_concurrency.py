@@ -18,6 +18,7 @@ from storefront.cart.models import Cart
 from storefront.catalog.models import StockMovement, Variant
 from storefront.checkout.models import Coupon, CouponRedemption
 from storefront.checkout.services import CheckoutProblem, place_order
+from storefront.config import mariadb_engine_options
 from storefront.extensions import db
 from storefront.orders.models import Order
 
@@ -29,10 +30,10 @@ READY = {"shipping_quote_id": "testship:standard", "payment_gateway_id": "testpa
 
 
 @pytest.fixture
-def app_config():
+def app_config(database_url):
     # One connection per thread, so the threads really meet in the database.
-    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 40, "max_overflow": 70, "pool_pre_ping": True,
-                                          "pool_recycle": 280, "pool_timeout": 60}}
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {**mariadb_engine_options(database_url, 280), "pool_size": 40,
+                                          "max_overflow": 70, "pool_timeout": 60}}
 
 
 def run_at_once(count: int, work) -> list:
