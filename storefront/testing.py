@@ -5,7 +5,8 @@ Use from a plugin package's ``conftest.py``::
     pytest_plugins = ["storefront.testing"]
 
 The suite runs on SQLite by default. Set ``STOREFRONT_TEST_DATABASE_URL`` (a MariaDB
-URL; the database is created if missing and its tables are emptied between tests) and
+URL; the database is dropped and created afresh for each run, and its tables are
+emptied between tests) and
 ``STOREFRONT_TEST_REDIS_URL`` (a Redis URL whose database is flushed) to run against
 real services. With ``CI`` set, a missing or unreachable service fails the run instead
 of skipping tests.
@@ -39,6 +40,9 @@ from sqlalchemy import create_engine, make_url, text
 
 TEST_DATABASE_URL_ENV = "STOREFRONT_TEST_DATABASE_URL"
 TEST_REDIS_URL_ENV = "STOREFRONT_TEST_REDIS_URL"
+#: Set by ``make test`` when it splits the MariaDB pass: each part gets its own database
+#: (``<name>_<suffix>``), so parts can run side by side.
+TEST_DATABASE_SUFFIX_ENV = "STOREFRONT_TEST_DATABASE_SUFFIX"
 CHROMIUM_PATH = "/usr/bin/chromium"
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
 TEST_PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
@@ -93,14 +97,17 @@ def _safe_url(url: str) -> str:
 # --- database -------------------------------------------------------------------------------
 
 
-def ensure_database(url: str) -> None:
-    """Create the MariaDB database named in ``url`` when it does not exist yet."""
+def ensure_database(url: str, *, fresh: bool = False) -> None:
+    """Create the MariaDB database named in ``url`` when it does not exist yet; with
+    ``fresh``, drop it first."""
     parsed = make_url(url)
     if parsed.get_backend_name() not in ("mysql", "mariadb"):
         return
     server = create_engine(parsed.set(database=""))
     try:
         with server.connect() as connection:
+            if fresh:
+                connection.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
             connection.execute(text(
                 f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
@@ -113,8 +120,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get(TEST_DATABASE_URL_ENV)
     if not url:
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'storefront-test.db'}"
+    suffix = os.environ.get(TEST_DATABASE_SUFFIX_ENV)
+    if suffix:
+        parsed = make_url(url)
+        url = parsed.set(database=f"{parsed.database}_{suffix}").render_as_string(hide_password=False)
     try:
-        ensure_database(url)
+        # Afresh for every run, as on a clean CI machine: rows are deleted between tests,
+        # but ids would otherwise keep climbing from run to run.
+        ensure_database(url, fresh=True)
         engine = create_engine(url)
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -171,7 +184,7 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
         TEMPLATE_BYTECODE.install(app)
         with app.app_context():
-            db.create_all()
+            create_missing_tables()
         try:
             limiter.reset()
         except Exception:  # noqa: BLE001 - a test may point the limiter at a stopped Redis on purpose
@@ -289,6 +302,19 @@ def _forget_cached_user() -> None:
 
     g.pop("_login_user", None)
     g.pop("csrf_token", None)
+
+
+def create_missing_tables() -> None:
+    """``db.create_all()`` for the tables the database lacks, found with one query
+    (create_all asks about each of ~60 tables, every test, ~25 ms on MariaDB)."""
+    from sqlalchemy import inspect
+
+    from .extensions import db
+
+    existing = set(inspect(db.engine).get_table_names())
+    missing = [table for table in db.metadata.sorted_tables if table.name not in existing]
+    if missing:
+        db.metadata.create_all(db.engine, tables=missing)
 
 
 def empty_tables() -> None:
