@@ -1,4 +1,4 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
-from storefront import create_app
+from storefront import serving_app
 
-app = create_app()
+app = serving_app()

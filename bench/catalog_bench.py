@@ -17,8 +17,9 @@ Without ``STOREFRONT_DATABASE_URL`` it uses a SQLite file kept between runs
    catalog data cache **off** (``CATALOG_CACHE_SECONDS=0``, so every request reaches the
    database; ``--cache-seconds 60`` measures with it) and rate limits off.
 3. One client asks, one request after another, for: the home page; category pages (the
-   first page, page 2 via the page's own "next" link, and a filtered, price-sorted
-   page); product pages; search results. URLs rotate over samples of categories,
+   first page of a subcategory and of a top-level category with all its subcategories'
+   products, page 2 via the page's own "next" link, and a filtered, price-sorted page);
+   product pages; search results. URLs rotate over samples of categories,
    products and words, so repeated URLs do not flatter the figures. Each scenario has a
    few warm-up requests, then at most ``--requests`` requests or ``--seconds`` seconds.
 4. A table of p50 / p95 / p99 / max latency (ms, as the client sees it) is printed.
@@ -123,6 +124,8 @@ def sample_scenarios(config: dict, base: str, rng: random.Random) -> list[Scenar
             .join(product_categories, product_categories.c.category_id == Category.id)
             .where(Category.parent_id.is_not(None)).group_by(Category.slug)
             .order_by(func.count(product_categories.c.product_id).desc())).all()
+        top_level = db.session.scalars(select(Category.slug).where(Category.parent_id.is_(None))
+                                       .order_by(Category.slug)).all()
         last_id = db.session.scalar(select(func.max(Product.id))) or 0
         picks = sorted(rng.sample(range(1, last_id + 1), min(last_id, 400)))
         products = db.session.scalars(select(Product.slug).where(Product.id.in_(picks),
@@ -137,6 +140,8 @@ def sample_scenarios(config: dict, base: str, rng: random.Random) -> list[Scenar
     scenarios = [
         Scenario("home", ["/"]),
         Scenario("category, first page", [f"/c/{slug}" for slug in categories]),
+        # A top-level category lists its subcategories' products too (tens of thousands).
+        Scenario("category, top level", [f"/c/{slug}" for slug in top_level]),
         Scenario("category, page 2", second_pages),
         Scenario("category, filtered + sorted", filtered),
         Scenario("product page", [f"/p/{slug}" for slug in products]),

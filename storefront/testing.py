@@ -469,9 +469,9 @@ def served_app():
 
     With ``STOREFRONT_TEST_ROUTES=1`` it also mounts :func:`probe_blueprint`.
     """
-    from . import create_app
+    from . import serving_app
 
-    app = create_app()
+    app = serving_app()  # as wsgi.py serves it
     if os.environ.get(TEST_ROUTES_ENV):
         app.register_blueprint(probe_blueprint())
     return app
