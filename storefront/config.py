@@ -203,6 +203,9 @@ DEFAULTS: dict[str, Any] = {
     "ORDER_NUMBER_PREFIX": "SF",
     # Unpaid orders are cancelled this many minutes after they were placed; stock returns.
     "ORDER_UNPAID_HOLD_MINUTES": 72 * 60,
+    # Orders are completed this many days after their last shipment (a periodic job); 0 turns
+    # that off, leaving completion to staff.
+    "ORDER_COMPLETE_AFTER_DAYS": 14,
 }
 
 

@@ -56,6 +56,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("jobs.forget_old_receipts", "storefront.jobs:forget_old_receipts", 86400),
     # Orders unpaid past their hold (ORDER_UNPAID_HOLD_MINUTES) are cancelled; stock returns.
     PeriodicJob("orders.cancel_unpaid", "storefront.orders.tasks:cancel_unpaid_orders", 300),
+    # Orders fully shipped ORDER_COMPLETE_AFTER_DAYS ago are completed (0 turns this off).
+    PeriodicJob("orders.complete_shipped", "storefront.orders.tasks:complete_shipped_orders", 3600),
     # Guest carts untouched for CART_GUEST_DAYS are deleted.
     PeriodicJob("cart.remove_old_guest_carts", "storefront.cart.services:remove_old_guest_carts", 86400),
 )

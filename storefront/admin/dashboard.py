@@ -1,5 +1,6 @@
 """The sales dashboard: revenue and orders per day over the last 30 days, top products,
-and what needs doing (orders awaiting payment, orders to ship).
+and what needs doing (orders awaiting payment, orders with units left to ship — paid,
+partially shipped, or partially refunded with something still to send).
 
 Everything is summed in SQL (one grouped query per figure, ``DATE(paid_at)`` works on
 SQLite and MariaDB alike) in integer minor units, per currency — a store that changed
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from ..clock import utcnow
 from ..extensions import db
 from ..money import Money, format_money
+from ..orders import services
 from ..orders import status as st
 from ..orders.models import Order, OrderLine
 from . import charts
@@ -124,10 +126,7 @@ def sales_overview(today: date | None = None, days: int = DAYS) -> SalesOverview
         currencies.append(sales)
 
     awaiting = db.session.scalar(select(func.count(Order.id)).where(Order.status == st.PENDING_PAYMENT)) or 0
-    to_ship = db.session.scalar(select(func.count(Order.id)).where(
-        Order.status.in_(st.FULFILLABLE),
-        Order.id.in_(select(OrderLine.order_id).where(OrderLine.quantity_fulfilled < OrderLine.quantity)))) or 0
-    return SalesOverview(first_day, last_day, currencies, int(awaiting), int(to_ship))
+    return SalesOverview(first_day, last_day, currencies, int(awaiting), services.to_ship_count())
 
 
 def _day_values(counted: dict[date, tuple[int, int]], day: date, currency: str) -> tuple[int, Money]:

@@ -1,5 +1,6 @@
 """Back office: orders — the list (filters, search, pages), one order with its timeline,
-and the staff actions: mark paid, ship (by line, with tracking), cancel, refund, note.
+and the staff actions: mark paid, ship (by line, with tracking), complete, cancel, refund,
+note.
 
 Views parse the form, call one service of :mod:`storefront.orders.services` (refunds go
 through :func:`storefront.payments.services.refund_payment`, which books them with
@@ -29,6 +30,9 @@ from .guard import staff_required
 
 PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 100
+#: The ``status`` filter value for every order with units left to ship, whatever its
+#: status (paid, partially shipped, partially refunded): the dashboard's "to ship" link.
+TO_SHIP = "to_ship"
 
 
 class FilterError(ValueError):
@@ -58,7 +62,9 @@ def _filters() -> dict[str, str]:
 
 def _order_query(filters: dict[str, str]):
     query = select(Order)
-    if filters["status"]:
+    if filters["status"] == TO_SHIP:
+        query = query.where(services.to_ship_condition())
+    elif filters["status"]:
         if filters["status"] not in st.STATUSES:
             raise FilterError("Choose a status from the list.")
         query = query.where(Order.status == filters["status"])
@@ -85,6 +91,12 @@ def _gateways() -> list[str]:
     return sorted(g for g in db.session.scalars(select(Order.payment_gateway_id).distinct()) if g)
 
 
+def _orders_page(filters: dict[str, str], orders: list[Order], page: int, has_next: bool) -> str:
+    return render_template("admin/orders.html", orders=orders, filters=filters, page=page, has_next=has_next,
+                           statuses=st.LABELS, counts=services.status_counts(), to_ship=TO_SHIP,
+                           to_ship_count=services.to_ship_count(), gateways=_gateways())
+
+
 @bp.get("/orders")
 @staff_required
 def orders():
@@ -94,13 +106,10 @@ def orders():
         query = _order_query(filters)
     except FilterError as error:
         flash(str(error), "error")
-        return render_template("admin/orders.html", orders=[], filters=filters, page=1, has_next=False,
-                               statuses=st.LABELS, counts=services.status_counts(), gateways=_gateways()), 400
+        return _orders_page(filters, [], 1, False), 400
     rows = db.session.scalars(query.order_by(Order.placed_at.desc(), Order.id.desc())
                               .limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("admin/orders.html", orders=rows[:PAGE_SIZE], filters=filters, page=page,
-                           has_next=len(rows) > PAGE_SIZE, statuses=st.LABELS, counts=services.status_counts(),
-                           gateways=_gateways())
+    return _orders_page(filters, rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
 
 
 def _get_order(number: str) -> Order:
@@ -140,6 +149,7 @@ def order(number: str):
                            can_capture=capturable,
                            can_mark_paid=order.status in st.sources_for(st.PAID) and not capturable,
                            can_fulfil=order.status in st.FULFILLABLE and any(l.quantity_to_ship for l in order.lines),
+                           can_complete=services.completable(order),
                            can_cancel=order.status in st.CANCELLABLE,
                            can_refund=order.status in st.REFUNDABLE and order.refundable.minor > 0)
 
@@ -221,6 +231,13 @@ def fulfil_order(number: str):
         order.id, _shipped_quantities(order), carrier=request.form.get("carrier", ""),
         tracking_number=request.form.get("tracking_number", ""), tracking_url=request.form.get("tracking_url", ""),
         actor=current_user), "Shipment recorded; the customer was sent the tracking details.")
+
+
+@bp.post("/orders/<number>/complete")
+@staff_required
+def complete_order(number: str):
+    return _staff_action(number, lambda order: services.complete_order(order.id, actor=current_user),
+                         lambda order: f"Order {order.number} is completed.")
 
 
 @bp.post("/orders/<number>/cancel")

@@ -161,8 +161,8 @@ class OrderEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    #: placed | paid | payment | payment_authorized | payment_failed | fulfilled | cancelled | refunded |
-    #: status | email | note
+    #: placed | paid | payment | payment_authorized | payment_failed | fulfilled | completed | cancelled |
+    #: refunded | status | email | note
     kind: Mapped[str] = mapped_column(String(30))
     message: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict | None] = mapped_column(JSON)

@@ -1,14 +1,15 @@
-"""Orders after they are placed: payment, shipping, cancellation, refunds, notes, e-mails.
+"""Orders after they are placed: payment, shipping, completion, cancellation, refunds, notes,
+e-mails.
 
 Checkout (:func:`storefront.checkout.services.place_order`) creates orders; payments
 (:mod:`storefront.payments.services`) report money in and out through :func:`mark_paid`
-and :func:`record_refund`; the back office and the periodic job call the rest.
+and :func:`record_refund`; the back office and the periodic jobs call the rest.
 
 Rules every function here keeps:
 
 * Status changes go through :mod:`storefront.orders.status` — :func:`~status.change_status`,
   or a conditional ``UPDATE … WHERE status IN sources_for(new)`` where two processes may
-  race (paying, cancelling), so a transition happens exactly once.
+  race (paying, cancelling, completing), so a transition happens exactly once.
 * Each change is one transaction with its timeline event (:class:`OrderEvent`), its
   e-mail (queued in the same transaction, delivered by a job after the commit) and, for
   staff actions, its audit-log row.
@@ -17,12 +18,13 @@ Rules every function here keeps:
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, session, url_for
 from flask_login import current_user
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 
 from .. import audit
 from ..clock import utcnow
@@ -47,6 +49,8 @@ EMAIL_KINDS = ("placed", "paid", "shipped", "cancelled", "refunded")
 _CANCELLING = "storefront_orders_cancelling"
 #: Orders cancelled per batch by the unpaid-order job.
 UNPAID_BATCH = 100
+#: Orders completed per batch by the shipped-order job.
+COMPLETE_BATCH = 100
 
 NOTE_MAX_LENGTH = 5000
 CARRIER_MAX_LENGTH = 60
@@ -280,6 +284,24 @@ def mark_paid(order_id: int, *, payment=None, actor=None, amount: Money | None =
 # --- cancellation ------------------------------------------------------------------------------------
 
 
+def _move_once(order: Order, old_status: str, new_status: str, *guards: ColumnElement[bool], done: str,
+               **values: Any) -> None:
+    """Move ``order`` from ``old_status`` (the status this call read and checked) to
+    ``new_status`` with one conditional UPDATE that also requires ``guards``, setting
+    ``values`` too; then refresh it. When another transaction changed the order first,
+    roll back and raise :class:`InvalidTransition` ("… nothing was ``done``")."""
+    result = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == old_status, *guards)
+        .values(status=new_status, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(order)
+        raise InvalidTransition(f"This order changed meanwhile (it is now "
+                                f"{st.LABELS.get(order.status, order.status).lower()}); nothing was {done}.")
+    db.session.refresh(order)
+
+
 def cancel_order(order_id: int, reason: str, *, actor=None, unpaid_only: bool = False) -> Order:
     """Cancel an order that is awaiting payment or paid (not shipped yet).
 
@@ -310,21 +332,11 @@ def cancel_order(order_id: int, reason: str, *, actor=None, unpaid_only: bool = 
     if old_status not in st.sources_for(st.CANCELLED):
         raise InvalidTransition(f"An order that is {st.LABELS.get(old_status, old_status).lower()} "
                                 "cannot be cancelled.")
-    now = utcnow()
     # Only from the status this call decided on: an order paid since it was read (a
     # webhook racing the unpaid-order job) is not cancelled with the money kept; and a
     # paid order only once all its money went back.
-    result = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == old_status,
-                            Order.refunded_minor >= Order.paid_minor)
-        .values(status=st.CANCELLED, cancelled_at=now, updated_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(order)
-        raise InvalidTransition(f"This order changed meanwhile (it is now "
-                                f"{st.LABELS.get(order.status, order.status).lower()}); nothing was cancelled.")
-    db.session.refresh(order)
+    _move_once(order, old_status, st.CANCELLED, Order.refunded_minor >= Order.paid_minor,
+               done="cancelled", cancelled_at=utcnow())
     product_ids = _return_stock(order, actor)
     coupon_code = _give_back_coupon_use(order)
     record_event(order, "cancelled", reason, actor=actor,
@@ -531,6 +543,88 @@ def fulfil_order(order_id: int, quantities: Mapping[int, int], *, carrier: str =
     return fulfilment
 
 
+# --- completion --------------------------------------------------------------------------------------
+
+
+def _units_left_to_ship():
+    """SQL: the order of the enclosing query (``orders.id``) has a line not fully shipped."""
+    return exists().where(OrderLine.order_id == Order.id, OrderLine.quantity_fulfilled < OrderLine.quantity)
+
+
+def to_ship_condition():
+    """SQL condition for orders with units left to ship: paid, partially shipped, or
+    partially refunded with something still to send (the dashboard and the list filter)."""
+    return and_(Order.status.in_(st.FULFILLABLE), _units_left_to_ship())
+
+
+def completable(order: Order) -> bool:
+    """Whether ``order`` may become *completed*: every unit shipped, and its status allows it."""
+    return order.status in st.sources_for(st.COMPLETED) and all(line.quantity_to_ship == 0 for line in order.lines)
+
+
+def complete_order(order_id: int, *, actor=None) -> Order:
+    """Close an order whose every unit has shipped (*shipped*, or *partially refunded*
+    with nothing left to ship): it becomes *completed*, exactly once.
+
+    Bookkeeping only: the shopper is not e-mailed, and no hook fires. A completed order
+    can still be refunded. Anything else — units left to ship, cancelled, already
+    completed — is refused with :class:`InvalidTransition` and changes nothing.
+    """
+    order = get_order(order_id)
+    old_status = order.status
+    left = sum(line.quantity_to_ship for line in order.lines)
+    if old_status == st.COMPLETED:
+        raise InvalidTransition("This order is already completed.")
+    if old_status in st.FULFILLABLE and left:
+        raise InvalidTransition(f"{left} unit{'s are' if left != 1 else ' is'} still to ship; an order is "
+                                "completed once everything has shipped.")
+    if old_status not in st.sources_for(st.COMPLETED) or left:
+        raise InvalidTransition(f"An order that is {st.LABELS.get(old_status, old_status).lower()} "
+                                "cannot be completed.")
+    # Of several calls at once (staff and the job) one makes the transition, and the
+    # audit's "before" is what the order really was.
+    _move_once(order, old_status, st.COMPLETED, ~_units_left_to_ship(), done="completed")
+    record_event(order, "completed", "Completed: everything has shipped.", actor=actor,
+                 data={"previous_status": old_status})
+    if actor is not None:
+        audit.record("order.completed", actor=actor, target_type="order", target_id=order.number,
+                     before={"status": old_status}, after={"status": st.COMPLETED})
+    db.session.commit()
+    return order
+
+
+def complete_shipped_orders() -> int:
+    """Complete every order whose last shipment left at least ``ORDER_COMPLETE_AFTER_DAYS``
+    days ago and that has nothing left to ship (the periodic job); 0 days turns it off.
+
+    Idempotent: a completed order is no longer a candidate, and an order that changed
+    since it was picked (refunded in full, say) is refused by :func:`complete_order` and
+    skipped.
+    """
+    days = int(current_app.config["ORDER_COMPLETE_AFTER_DAYS"])
+    if days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=days)
+    last_shipped = select(func.max(Fulfilment.created_at)).where(Fulfilment.order_id == Order.id).scalar_subquery()
+    completed = 0
+    skipped: set[int] = set()
+    while True:
+        ids = db.session.scalars(select(Order.id).where(Order.status.in_(st.sources_for(st.COMPLETED)),
+                                                        ~_units_left_to_ship(),
+                                                        last_shipped <= cutoff, Order.id.not_in(skipped or {0}))
+                                 .order_by(Order.id).limit(COMPLETE_BATCH)).all()
+        if not ids:
+            return completed
+        for order_id in ids:
+            try:
+                complete_order(order_id)
+            except (InvalidTransition, NotFound):
+                skipped.add(order_id)
+                db.session.rollback()
+                continue
+            completed += 1
+
+
 # --- refunds ---------------------------------------------------------------------------------------
 
 
@@ -600,3 +694,8 @@ def add_note(order_id: int, text: str, *, actor) -> OrderEvent:
 def status_counts() -> dict[str, int]:
     """How many orders are in each status (the back office's filter counts)."""
     return dict(db.session.execute(select(Order.status, func.count(Order.id)).group_by(Order.status)).all())
+
+
+def to_ship_count() -> int:
+    """How many orders have units left to ship (the dashboard, the back office's filter)."""
+    return int(db.session.scalar(select(func.count(Order.id)).where(to_ship_condition())) or 0)

@@ -54,11 +54,35 @@ def test_staff_filter_the_order_list_by_status_date_and_gateway_and_search_it(st
         assert status == 200 and {n for n in (guest, card, bob) if n in page} == expected, query
 
 
-@pytest.mark.parametrize("query", ["?status=lost", "?from=yesterday", "?to=2026-13-01", "?from=2026-03-05&to=2026-03-01",
+@pytest.mark.parametrize("query", ["?status=lost", "?status=TO_SHIP", "?from=yesterday", "?to=2026-13-01", "?from=2026-03-05&to=2026-03-01",
                                    "?page=abc"])
 def test_bad_list_filters_get_a_message_and_a_400(staff_client, shop, query):
     status, page = listed(staff_client, query)
     assert status == 400 and 'class="flash flash-error"' in page
+
+
+def test_the_to_ship_filter_lists_every_order_with_units_left_to_ship(staff_client, make_order, make_product):
+    staff = staff_client.user
+    shirt = make_product("Shirt", price=1000, stock=50)
+    paid = make_order([(shirt, 2)], status="paid")
+    partly = make_order([(shirt, 2)], status="paid")
+    services.fulfil_order(partly.id, {partly.lines[0].id: 1}, actor=staff)
+    refunded_part = make_order([(shirt, 2)], status="paid")
+    services.record_refund(refunded_part.id, services.Money(500, "EUR"))
+    shipped = make_order([(shirt, 2)], status="paid")
+    services.fulfil_order(shipped.id, {shipped.lines[0].id: 2}, actor=staff)
+    shipped_then_refunded = make_order([(shirt, 2)], status="paid")
+    services.fulfil_order(shipped_then_refunded.id, {shipped_then_refunded.lines[0].id: 2}, actor=staff)
+    services.record_refund(shipped_then_refunded.id, services.Money(500, "EUR"))
+    unpaid = make_order([(shirt, 2)])
+    numbers = [o.number for o in (paid, partly, refunded_part, shipped, shipped_then_refunded, unpaid)]
+
+    status, page = listed(staff_client, "?status=to_ship")
+
+    assert status == 200
+    assert [n for n in numbers if n in page] == [paid.number, partly.number, refunded_part.number]
+    assert 'aria-current="page">To ship (3)</a>' in page
+    assert '<option value="to_ship" selected>To ship</option>' in page
 
 
 def test_customers_cannot_enter_the_order_back_office(app, make_user, login, shop):

@@ -78,3 +78,17 @@ def test_a_payment_racing_the_unpaid_cancellation_lets_exactly_one_of_them_win(a
         assert (len(paid_wins), returned, stock) == (1, 0, 6)
     else:
         assert (final, len(cancel_wins), returned, stock) == ("cancelled", 1, 1, 10)
+
+
+def test_five_concurrent_completions_make_one_transition_and_one_event(app, make_order, make_user):
+    order = make_order(status="paid")
+    services.fulfil_order(order.id, {line.id: line.quantity for line in order.lines}, actor=make_user(role="staff"))
+    order_id = order.id
+    db.session.remove()
+
+    results = run_together(app, [lambda: services.complete_order(order_id)] * 5)
+
+    assert len([r for r in results if isinstance(r, Order)]) == 1
+    assert all(isinstance(r, (Order, InvalidTransition)) for r in results), results
+    assert db.session.get(Order, order_id).status == "completed"
+    assert count(OrderEvent, OrderEvent.order_id == order_id, OrderEvent.kind == "completed") == 1

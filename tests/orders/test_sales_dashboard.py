@@ -101,6 +101,21 @@ def test_staff_see_the_sales_dashboard_with_svg_charts(staff_client, make_order)
     assert re.search(r'<rect [^>]*data-value="2000"', page)
 
 
+def test_orders_to_ship_include_partly_shipped_ones_and_the_link_lists_them(staff_client, make_order):
+    staff = staff_client.user
+    paid = make_order(status="paid")
+    partly = make_order(status="paid")
+    services.fulfil_order(partly.id, {partly.lines[0].id: 1}, actor=staff)
+    shipped = make_order(status="paid")
+    services.fulfil_order(shipped.id, {shipped.lines[0].id: 2}, actor=staff)
+    assert sales_overview().to_ship == 2
+
+    page = staff_client.get("/admin/").get_data(as_text=True)
+    assert '<a href="/admin/orders?status=to_ship"><strong>2</strong> orders to ship</a>' in page
+    listed = staff_client.get("/admin/orders?status=to_ship").get_data(as_text=True)
+    assert paid.number in listed and partly.number in listed and shipped.number not in listed
+
+
 def test_the_dashboard_works_on_an_empty_store(staff_client):
     response = staff_client.get("/admin/")
     page = response.get_data(as_text=True)
