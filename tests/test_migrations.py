@@ -54,3 +54,21 @@ def test_migrations_downgrade_to_nothing_and_back(scratch_database_url, request)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
     assert flask_db(scratch_database_url, "upgrade", cwd=root).returncode == 0
+
+
+def test_the_sql_search_word_counts_start_from_the_rows_already_indexed(scratch_database_url, request):
+    # A store upgrading the SQL search plugin knows its common words at once.
+    root = request.config.rootpath
+    before = flask_db(scratch_database_url, "upgrade", "search_sql_0001", cwd=root)
+    assert before.returncode == 0, before.stderr
+    engine = create_engine(scratch_database_url)
+    key = "rowid" if engine.dialect.name == "sqlite" else "product_id"
+    with engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO search_sql_fts ({key}, title, body) VALUES "
+                                "(1, 'Oak Table', 'Made by hand'), (2, 'Pine Chair', 'Made by hand, made well')"))
+    after = flask_db(scratch_database_url, "upgrade", cwd=root)
+    assert after.returncode == 0, after.stderr
+    with engine.connect() as connection:
+        counts = dict(connection.execute(text("SELECT word, documents FROM search_sql_words")).all())
+    engine.dispose()
+    assert (counts[""], counts["made"], counts["hand"], counts["oak"], counts["chair"]) == (2, 2, 2, 1, 1)

@@ -15,6 +15,8 @@ from collections import Counter
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from sqlalchemy import ColumnElement, Float, bindparam, delete, func, insert, literal, or_, select, text
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -22,7 +24,7 @@ from storefront.plugins import (Facet, PluginFailure, ProductDocument, SearchFil
                                 db_session, load_product_documents)
 
 from . import fulltext
-from .tables import FULLTEXT_TABLE, documents, skus
+from .tables import FULLTEXT_TABLE, documents, skus, words
 
 MAX_PER_PAGE = 100
 #: A search reads at most this many hits, the most relevant first, and pages, sorts and
@@ -99,7 +101,8 @@ class SqlSearch:
         with db_session().get_bind().connect() as connection:
             if not terms:
                 return self._browse(connection, filters, query.sort, per_page, offset)
-            match = _exact_sku(connection, query.text) or self._text_match(terms, connection)
+            match = _exact_sku(connection, query.text) or self._text_match(terms, connection,
+                                                                            _common_words(connection, terms))
             if match.title_condition is not None:
                 # Ids first: a scan that reads only the titles is twice as fast as one that
                 # carries every column of every row along.
@@ -161,10 +164,10 @@ class SqlSearch:
         return SearchPage(product_ids=tuple(hit.product_id for hit in result[offset:offset + per_page]),
                           total=len(result), facets=self._facets(counts, filters))
 
-    def _text_match(self, terms: list[str], connection: Connection) -> fulltext.TextMatch:
+    def _text_match(self, terms: list[str], connection: Connection, common: frozenset[str]) -> fulltext.TextMatch:
         if connection.dialect.name == "sqlite":
-            return fulltext.sqlite_match(terms, self.title_weight)
-        return fulltext.mariadb_match(terms, self.title_weight, _min_token_size(connection))
+            return fulltext.sqlite_match(terms, self.title_weight, common)
+        return fulltext.mariadb_match(terms, self.title_weight, _min_token_size(connection), common)
 
     def _facets(self, counts: Mapping[tuple[str, str, str], int], filters: "Filters") -> tuple[Facet, ...]:
         by_name: dict[str, list[tuple[str, str, int]]] = {}
@@ -189,6 +192,8 @@ class SqlSearch:
             # is optimised, and most changes (stock, price) leave the words alone.
             current = _fulltext_rows(ids)
             stale = [i for i in ids if i in current and current[i] != text_rows.get(i)]
+            _count_words(removed=[current[i] for i in stale],
+                         added=[text_rows[i] for i in text_rows if current.get(i) != text_rows[i]])
             _delete_fulltext(stale)
             _insert_fulltext([(i, *text_rows[i]) for i in sorted(text_rows) if current.get(i) != text_rows[i]])
             session.execute(delete(skus).where(skus.c.product_id.in_(ids)))
@@ -207,6 +212,7 @@ class SqlSearch:
             return
         session = db_session()
         try:
+            _count_words(removed=list(_fulltext_rows(ids).values()), added=[])
             _delete_fulltext(ids)
             session.execute(delete(skus).where(skus.c.product_id.in_(ids)))
             session.execute(delete(documents).where(documents.c.product_id.in_(ids)))
@@ -384,6 +390,40 @@ def _insert_fulltext(rows: list[tuple[int, str, str]]) -> None:
     for start in range(0, len(rows), INSERT_CHUNK):
         session.execute(statement, [{"id": product_id, "title": title, "body": body}
                                     for product_id, title, body in rows[start:start + INSERT_CHUNK]])
+
+
+def _count_words(removed: list[tuple[str, str]], added: list[tuple[str, str]]) -> None:
+    """Keep ``search_sql_words`` in step with full-text rows (title, body) about to be
+    deleted and inserted, in the caller's transaction. Rows are upserted in word order,
+    so two indexing jobs at once take their row locks in the same order."""
+    change: Counter[str] = Counter()
+    for sign, texts in ((-1, removed), (1, added)):
+        for title, body in texts:
+            change[""] += sign
+            for word in fulltext.document_words(title, body):
+                change[word] += sign
+    rows = [{"word": word, "documents": number} for word, number in sorted(change.items()) if number]
+    if not rows:
+        return
+    session = db_session()
+    if session.get_bind().dialect.name == "sqlite":
+        statement = sqlite_insert(words)
+        statement = statement.on_conflict_do_update(
+            index_elements=[words.c.word], set_={"documents": words.c.documents + statement.excluded.documents})
+    else:
+        statement = mysql_insert(words)
+        statement = statement.on_duplicate_key_update(documents=words.c.documents + statement.inserted.documents)
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(statement, rows[start:start + INSERT_CHUNK])
+
+
+def _common_words(connection: Connection, terms: list[str]) -> frozenset[str]:
+    """The search's terms most documents hold (see :func:`fulltext.common_words`): one
+    primary-key lookup of the document count and of the words each term begins."""
+    prefixes = [words.c.word.like(f"{_escape_like(t)}%", escape="!") for t in terms]
+    rows = connection.execute(select(words.c.word, words.c.documents).where(or_(words.c.word == "", *prefixes)))
+    counts = {word: number for word, number in rows}
+    return fulltext.common_words(terms, counts, counts.pop("", 0))
 
 
 def _min_token_size(connection: Connection) -> int:
