@@ -57,6 +57,7 @@ browser-deps:
 # processes keep two cores busy.
 MARIADB_PART_A := tests/catalog tests/checkout $(wildcard plugins/*/tests)
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+NEED_MARIADB = @test -n "$$STOREFRONT_TEST_DATABASE_URL" || { echo "set STOREFRONT_TEST_DATABASE_URL"; exit 2; }
 
 test: install browser-deps
 	@if [ -n "$$STOREFRONT_TEST_DATABASE_URL" ]; then \
@@ -72,16 +73,16 @@ test-sqlite: install
 
 # The whole MariaDB pass in one process.
 test-mariadb: install
-	@test -n "$$STOREFRONT_TEST_DATABASE_URL" || { echo "set STOREFRONT_TEST_DATABASE_URL"; exit 2; }
+	$(NEED_MARIADB)
 	$(PYTEST) $(PYTEST_ARGS)
 
 # The MariaDB pass in two parts: A is MARIADB_PART_A, B everything else.
 test-mariadb-a: install
-	@test -n "$$STOREFRONT_TEST_DATABASE_URL" || { echo "set STOREFRONT_TEST_DATABASE_URL"; exit 2; }
+	$(NEED_MARIADB)
 	$(PYTEST) $(MARIADB_PART_A) $(PYTEST_ARGS)
 
 test-mariadb-b: install
-	@test -n "$$STOREFRONT_TEST_DATABASE_URL" || { echo "set STOREFRONT_TEST_DATABASE_URL"; exit 2; }
+	$(NEED_MARIADB)
 	env STOREFRONT_TEST_DATABASE_SUFFIX=b \
 	  $(if $(STOREFRONT_TEST_REDIS_URL),STOREFRONT_TEST_REDIS_URL=$(patsubst %/15,%/13,$(STOREFRONT_TEST_REDIS_URL))) \
 	  $(PYTEST) $(addprefix --ignore=,$(MARIADB_PART_A)) $(PYTEST_ARGS)

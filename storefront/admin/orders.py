@@ -144,7 +144,7 @@ def order(number: str):
     from ..payments import services as payments
 
     capturable = payments.payment_awaiting_capture(order) is not None
-    return render_template("admin/order.html", order=order, status_label=st.LABELS.get(order.status, order.status),
+    return render_template("admin/order.html", order=order, status_label=st.label(order.status),
                            labels=st.LABELS, people=people, payments=_payments_of(order), form=EmptyForm(),
                            can_capture=capturable,
                            can_mark_paid=order.status in st.sources_for(st.PAID) and not capturable,
@@ -158,7 +158,7 @@ def order(number: str):
 @staff_required
 def order_invoice(number: str):
     order = _get_order(number)
-    return render_template("orders/invoice.html", order=order, status_label=st.LABELS.get(order.status, order.status))
+    return render_template("orders/invoice.html", order=order, status_label=st.label(order.status))
 
 
 # --- actions ---------------------------------------------------------------------------------

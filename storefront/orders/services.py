@@ -47,10 +47,8 @@ SESSION_ORDERS_KEPT = 20
 EMAIL_KINDS = ("placed", "paid", "shipped", "cancelled", "refunded")
 #: ``db.session.info`` key: ids of orders being cancelled (their full refund keeps the status).
 _CANCELLING = "storefront_orders_cancelling"
-#: Orders cancelled per batch by the unpaid-order job.
-UNPAID_BATCH = 100
-#: Orders completed per batch by the shipped-order job.
-COMPLETE_BATCH = 100
+#: Order ids read per batch by the periodic jobs (unpaid orders, shipped orders).
+JOB_BATCH = 100
 
 NOTE_MAX_LENGTH = 5000
 CARRIER_MAX_LENGTH = 60
@@ -204,7 +202,7 @@ def send_order_email(order: Order, kind: str, **extra: Any):
     if kind not in EMAIL_KINDS:
         raise ValueError(f"order e-mail kind must be one of {EMAIL_KINDS}, got {kind!r}")
     message = send_mail(order.email, f"order_{kind}", order=order, lines=order.lines,
-                        status_label=st.LABELS.get(order.status, order.status), order_url=order_link(order),
+                        status_label=st.label(order.status), order_url=order_link(order),
                         **extra)
     record_event(order, "email", f"E-mail “{message.subject}” sent to {order.email}.",
                  data={"template": f"order_{kind}", "mail_id": message.id})
@@ -305,7 +303,7 @@ def _move_once(order: Order, old_status: str, new_status: str, *guards: ColumnEl
         db.session.rollback()
         db.session.refresh(order)
         raise InvalidTransition(f"This order changed meanwhile (it is now "
-                                f"{st.LABELS.get(order.status, order.status).lower()}); nothing was {done}.")
+                                f"{st.label(order.status).lower()}); nothing was {done}.")
     db.session.refresh(order)
 
 
@@ -326,10 +324,10 @@ def cancel_order(order_id: int, reason: str, *, actor=None, unpaid_only: bool = 
     order = get_order(order_id)
     reason = " ".join((reason or "").split())[:255] or "Cancelled by the store."
     if order.status not in st.CANCELLABLE:
-        raise InvalidTransition(f"An order that is {st.LABELS.get(order.status, order.status).lower()} "
+        raise InvalidTransition(f"An order that is {st.label(order.status).lower()} "
                                 "cannot be cancelled.")
     if unpaid_only and order.status != st.PENDING_PAYMENT:
-        raise InvalidTransition(f"This order is {st.LABELS.get(order.status, order.status).lower()} now; "
+        raise InvalidTransition(f"This order is {st.label(order.status).lower()} now; "
                                 "it is no longer awaiting payment.")
     refunded = None
     if order.status == st.PAID and order.refundable.minor > 0:
@@ -337,7 +335,7 @@ def cancel_order(order_id: int, reason: str, *, actor=None, unpaid_only: bool = 
         _refund_in_full_for_cancellation(order, refunded, reason, actor)
     old_status = order.status
     if old_status not in st.sources_for(st.CANCELLED):
-        raise InvalidTransition(f"An order that is {st.LABELS.get(old_status, old_status).lower()} "
+        raise InvalidTransition(f"An order that is {st.label(old_status).lower()} "
                                 "cannot be cancelled.")
     # Only from the status this call decided on: an order paid since it was read (a
     # webhook racing the unpaid-order job) is not cancelled with the money kept; and a
@@ -417,23 +415,31 @@ def cancel_unpaid_orders() -> int:
     from ..payments.models import Payment
 
     authorised = exists().where(Payment.order_id == Order.id, Payment.status == "authorized")
-    cancelled = 0
+    return _each_order_in_batches(
+        [Order.status == st.PENDING_PAYMENT, Order.pay_by.is_not(None), Order.pay_by < utcnow(), ~authorised],
+        lambda order_id: cancel_order(order_id, "Not paid in time: the order was cancelled automatically.",
+                                      unpaid_only=True))
+
+
+def _each_order_in_batches(conditions: list[ColumnElement[bool]], change) -> int:
+    """A periodic job's loop: ``change(order_id)`` for every order meeting ``conditions``,
+    read :data:`JOB_BATCH` ids at a time (each change commits). An order ``change`` refuses —
+    it changed since it was picked — is skipped. Returns how many were changed."""
+    changed = 0
     skipped: set[int] = set()
     while True:
-        ids = db.session.scalars(select(Order.id).where(Order.status == st.PENDING_PAYMENT,
-                                                        Order.pay_by.is_not(None), Order.pay_by < utcnow(),
-                                                        ~authorised, Order.id.not_in(skipped or {0}))
-                                 .order_by(Order.id).limit(UNPAID_BATCH)).all()
+        ids = db.session.scalars(select(Order.id).where(*conditions, Order.id.not_in(skipped or {0}))
+                                 .order_by(Order.id).limit(JOB_BATCH)).all()
         if not ids:
-            return cancelled
+            return changed
         for order_id in ids:
             try:
-                cancel_order(order_id, "Not paid in time: the order was cancelled automatically.", unpaid_only=True)
+                change(order_id)
             except (InvalidTransition, NotFound):
                 skipped.add(order_id)
                 db.session.rollback()
                 continue
-            cancelled += 1
+            changed += 1
 
 
 # --- shipping --------------------------------------------------------------------------------------
@@ -496,7 +502,7 @@ def fulfil_order(order_id: int, quantities: Mapping[int, int], *, carrier: str =
     """
     order = get_order(order_id, lock=True)
     if order.status not in st.FULFILLABLE:
-        raise InvalidTransition(f"An order that is {st.LABELS.get(order.status, order.status).lower()} "
+        raise InvalidTransition(f"An order that is {st.label(order.status).lower()} "
                                 "cannot be shipped.")
     wanted = _clean_quantities(order, quantities)
     carrier = _clean_text(carrier, "The carrier", CARRIER_MAX_LENGTH)
@@ -585,7 +591,7 @@ def complete_order(order_id: int, *, actor=None) -> Order:
         raise InvalidTransition(f"{left} unit{'s are' if left != 1 else ' is'} still to ship; an order is "
                                 "completed once everything has shipped.")
     if old_status not in st.sources_for(st.COMPLETED) or left:
-        raise InvalidTransition(f"An order that is {st.LABELS.get(old_status, old_status).lower()} "
+        raise InvalidTransition(f"An order that is {st.label(old_status).lower()} "
                                 "cannot be completed.")
     # Of several calls at once (staff and the job) one makes the transition, and the
     # audit's "before" is what the order really was.
@@ -612,23 +618,8 @@ def complete_shipped_orders() -> int:
         return 0
     cutoff = utcnow() - timedelta(days=days)
     last_shipped = select(func.max(Fulfilment.created_at)).where(Fulfilment.order_id == Order.id).scalar_subquery()
-    completed = 0
-    skipped: set[int] = set()
-    while True:
-        ids = db.session.scalars(select(Order.id).where(Order.status.in_(st.sources_for(st.COMPLETED)),
-                                                        ~_units_left_to_ship(),
-                                                        last_shipped <= cutoff, Order.id.not_in(skipped or {0}))
-                                 .order_by(Order.id).limit(COMPLETE_BATCH)).all()
-        if not ids:
-            return completed
-        for order_id in ids:
-            try:
-                complete_order(order_id)
-            except (InvalidTransition, NotFound):
-                skipped.add(order_id)
-                db.session.rollback()
-                continue
-            completed += 1
+    return _each_order_in_batches([Order.status.in_(st.sources_for(st.COMPLETED)), ~_units_left_to_ship(),
+                                   last_shipped <= cutoff], complete_order)
 
 
 # --- refunds ---------------------------------------------------------------------------------------
@@ -651,7 +642,7 @@ def record_refund(order_id: int, amount: Money, *, actor=None) -> Order:
     cancelling = order.id in db.session.info.get(_CANCELLING, ())
     keeps_status = cancelling or order.status == st.CANCELLED
     if not keeps_status and order.status not in st.REFUNDABLE:
-        raise InvalidTransition(f"An order that is {st.LABELS.get(order.status, order.status).lower()} "
+        raise InvalidTransition(f"An order that is {st.label(order.status).lower()} "
                                 "cannot be refunded.")
     result = db.session.execute(
         update(Order).where(Order.id == order.id, Order.refunded_minor + amount.minor <= Order.paid_minor)

@@ -58,6 +58,11 @@ class InvalidTransition(StorefrontError):
     code = "invalid_transition"
 
 
+def label(status: str) -> str:
+    """A status as shoppers and staff read it ("Awaiting payment"); unknown ones as they are."""
+    return LABELS.get(status, status)
+
+
 def can_change(current: str, new: str) -> bool:
     return new in TRANSITIONS.get(current, frozenset())
 
@@ -69,8 +74,8 @@ def change_status(order, new: str) -> str:
     """
     old = order.status
     if not can_change(old, new):
-        raise InvalidTransition(f"An order that is {LABELS.get(old, old).lower()} cannot become "
-                                f"{LABELS.get(new, new).lower()}.")
+        raise InvalidTransition(f"An order that is {label(old).lower()} cannot become "
+                                f"{label(new).lower()}.")
     order.status = new
     return old
 

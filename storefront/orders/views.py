@@ -58,7 +58,7 @@ def _pay_url(order, authorised: bool) -> str | None:
 
 def _payment_context(order) -> dict:
     authorised = _authorised(order)
-    return {"status_label": st.LABELS.get(order.status, order.status), "authorised": authorised,
+    return {"status_label": st.label(order.status), "authorised": authorised,
             "pay_url": _pay_url(order, authorised)}
 
 
@@ -122,4 +122,4 @@ def confirmation(number: str):
 @bp.get("/orders/<number>/invoice")
 def invoice(number: str):
     order = services.viewable_order(number)
-    return render_template("orders/invoice.html", order=order, status_label=st.LABELS.get(order.status, order.status))
+    return render_template("orders/invoice.html", order=order, status_label=st.label(order.status))

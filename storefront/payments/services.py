@@ -394,7 +394,7 @@ def _apply(payment: Payment, result: PaymentResult, *, actor=None) -> bool:
             log.warning("payment %s was paid while order %s is %s", payment.public_id, order.number, order.status)
             orders.record_event(order, "payment",
                                 f"Payment {payment.public_id} of {amount} arrived while the order was "
-                                f"{order_status.LABELS.get(order.status, order.status).lower()}: "
+                                f"{order_status.label(order.status).lower()}: "
                                 "check whether it must be refunded.",
                                 data={"payment_id": payment.public_id, "gateway_id": payment.gateway_id})
         db.session.commit()

@@ -162,7 +162,7 @@ def test_the_job_does_nothing_when_turned_off(app, make_order, ship):
 
 
 def test_the_job_completes_more_orders_than_one_batch(app, make_order, make_product, ship, monkeypatch):
-    monkeypatch.setattr(services, "COMPLETE_BATCH", 2)
+    monkeypatch.setattr(services, "JOB_BATCH", 2)
     shirt = make_product("Shirt", stock=20)
     orders = [make_order([(shirt, 1)], status="paid") for _ in range(5)]
     for order in orders:
