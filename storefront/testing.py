@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, make_url, text
 
 TEST_DATABASE_URL_ENV = "STOREFRONT_TEST_DATABASE_URL"
@@ -182,7 +183,7 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         # Tests keep one app context open, so requests share its `g`; forget the user
         # Flask-Login cached there, or one client's sign-in would leak into the next.
         app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
-        TEMPLATE_BYTECODE.install(app)
+        app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
         with app.app_context():
             create_missing_tables()
         try:
@@ -205,7 +206,7 @@ def make_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             db.engine.dispose()
 
 
-class SharedTemplateBytecode:
+class SharedTemplateBytecode(BytecodeCache):
     """A Jinja bytecode cache kept in memory for the whole test process.
 
     Every test builds its own app, and each app's Jinja environment would otherwise lex,
@@ -217,22 +218,40 @@ class SharedTemplateBytecode:
     def __init__(self) -> None:
         self._compiled: dict[str, bytes] = {}
 
-    def install(self, app: Any) -> None:
-        from jinja2 import BytecodeCache
+    def load_bytecode(self, bucket) -> None:
+        data = self._compiled.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
 
-        class _Cache(BytecodeCache):
-            def load_bytecode(cache, bucket) -> None:  # noqa: N805 - Jinja's signature
-                data = self._compiled.get(bucket.key)
-                if data is not None:
-                    bucket.bytecode_from_string(data)
-
-            def dump_bytecode(cache, bucket) -> None:  # noqa: N805
-                self._compiled[bucket.key] = bucket.bytecode_to_string()
-
-        app.jinja_env.bytecode_cache = _Cache()
+    def dump_bytecode(self, bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
 
 
 TEMPLATE_BYTECODE = SharedTemplateBytecode()
+
+
+def _share_results(owner: type, name: str, key: Callable[..., Any]) -> None:
+    """Replace the method ``owner.name`` with one that computes its result once per
+    ``key(*arguments)`` for the whole test process. The methods shared this way are
+    private to their libraries: a missing method, or arguments ``key`` cannot read,
+    leave the library to do as it always does."""
+    original = getattr(owner, name, None)
+    if original is None or getattr(original, "shared_by_storefront_tests", False):
+        return
+    results: dict[Any, Any] = {}
+
+    def shared(*arguments):
+        try:
+            found = key(*arguments)
+            hash(found)
+        except Exception:  # noqa: BLE001 - anything unexpected: the library's own way
+            return original(*arguments)
+        if found not in results:
+            results[found] = original(*arguments)
+        return results[found]
+
+    shared.shared_by_storefront_tests = True
+    setattr(owner, name, shared)
 
 
 def share_url_builders() -> None:
@@ -242,31 +261,16 @@ def share_url_builders() -> None:
     230 per app here); a test process builds an app per test, which made route
     compilation a fifth of the suite's time. A builder depends only on the rule text, its
     parsed parts, its defaults (with their converters) and whether unknown arguments are
-    appended, so one compiled per such key serves every app. Werkzeug's method is
-    private: if its shape changes, this quietly does nothing.
+    appended, so one compiled per such key serves every app.
     """
     from werkzeug.routing.rules import Rule
 
-    original = getattr(Rule, "_compile_builder", None)
-    if original is None or getattr(original, "shared_by_storefront_tests", False):
-        return
-    compiled: dict[tuple, Any] = {}
+    def builder_key(rule, append_unknown=True):
+        return (rule.rule, append_unknown, tuple(rule._trace),
+                tuple(sorted((name, repr(value), type(rule._converters.get(name)).__qualname__)
+                             for name, value in (rule.defaults or {}).items())))
 
-    def compile_builder(self, append_unknown: bool = True):
-        try:
-            defaults = self.defaults or {}
-            key = (self.rule, append_unknown, tuple(self._trace),
-                   tuple(sorted((name, repr(value), type(self._converters.get(name)).__qualname__)
-                                for name, value in defaults.items())))
-            hash(key)
-        except Exception:  # noqa: BLE001 - anything unexpected: compile as Werkzeug would
-            return original(self, append_unknown)
-        if key not in compiled:
-            compiled[key] = original(self, append_unknown)
-        return compiled[key]
-
-    compile_builder.shared_by_storefront_tests = True
-    Rule._compile_builder = compile_builder
+    _share_results(Rule, "_compile_builder", builder_key)
 
 
 def share_engines() -> None:
@@ -279,19 +283,8 @@ def share_engines() -> None:
     """
     from flask_sqlalchemy.extension import SQLAlchemy
 
-    original = SQLAlchemy._make_engine
-    if getattr(original, "shared_by_storefront_tests", False):
-        return
-    engines: dict[str, Any] = {}
-
-    def make_engine(self, bind_key, options, app):
-        key = repr(sorted(options.items(), key=lambda item: item[0]))
-        if key not in engines:
-            engines[key] = original(self, bind_key, options, app)
-        return engines[key]
-
-    make_engine.shared_by_storefront_tests = True
-    SQLAlchemy._make_engine = make_engine
+    _share_results(SQLAlchemy, "_make_engine",
+                   lambda extension, bind_key, options, app: repr(sorted(options.items(), key=lambda i: i[0])))
 
 
 def _forget_cached_user() -> None:
