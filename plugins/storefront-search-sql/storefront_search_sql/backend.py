@@ -192,10 +192,10 @@ class SqlSearch:
             # is optimised, and most changes (stock, price) leave the words alone.
             current = _fulltext_rows(ids)
             stale = [i for i in ids if i in current and current[i] != text_rows.get(i)]
-            _count_words(removed=[current[i] for i in stale],
-                         added=[text_rows[i] for i in text_rows if current.get(i) != text_rows[i]])
+            fresh = [i for i in sorted(text_rows) if current.get(i) != text_rows[i]]
+            _count_words(removed=[current[i] for i in stale], added=[text_rows[i] for i in fresh])
             _delete_fulltext(stale)
-            _insert_fulltext([(i, *text_rows[i]) for i in sorted(text_rows) if current.get(i) != text_rows[i]])
+            _insert_fulltext([(i, *text_rows[i]) for i in fresh])
             session.execute(delete(skus).where(skus.c.product_id.in_(ids)))
             session.execute(delete(documents).where(documents.c.product_id.in_(ids)))
             _insert(documents, [_document_row(d) for d in wanted])
