@@ -796,7 +796,7 @@ def make_product(app) -> Callable[..., Any]:
     return create_product
 
 
-# --- orders (H2: orders and their back office) ----------------------------------------------------
+# --- orders and their back office -------------------------------------------------------------------
 
 
 def create_order(lines=None, *, user=None, email: str | None = None, status: str = "pending_payment",
@@ -893,7 +893,7 @@ def make_order(app) -> Callable[..., Any]:
     return create_order
 
 
-# --- search backends (catalog/search, H4) --------------------------------------------------------
+# --- search backends --------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -925,7 +925,7 @@ def search_page(app) -> Callable[..., Any]:
     return search_with(app.config["SEARCH_BACKEND"])
 
 
-# --- payments: localstripe, a fake Stripe for the Stripe plugin's tests (H3) ------------------------
+# --- payments: localstripe, a fake Stripe for the Stripe plugin's tests -----------------------------
 
 #: Runs localstripe bound to 127.0.0.1 (its own CLI listens on every interface) on the port
 #: given as the first argument. It never loads /tmp/localstripe.pickle, and writing it is
@@ -1040,7 +1040,7 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStrip
         log_file.close()
 
 
-# --- carts and checkout (H1) ------------------------------------------------------------------------
+# --- carts and checkout -----------------------------------------------------------------------------
 
 #: The shipping address :func:`create_cart` puts on a cart unless told otherwise.
 TEST_ADDRESS = {"full_name": "Ada Lovelace", "company": "", "line1": "1 Analytical Street", "line2": "",

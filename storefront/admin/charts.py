@@ -101,15 +101,26 @@ def _label_every(count: int, plot_width: float, label_width: float = 48) -> int:
     return max(1, math.ceil(count / fits))
 
 
-def bar_chart(data: Sequence[Datum], *, chart_id: str, title: str, desc: str, width: int = 720, height: int = 240,
-              axis_format: Callable[[int], str] = str, fill: str = BAR_COLOUR) -> Markup:
-    """Vertical bars, one per datum, on a zero-based axis rounded up to a 1/2/5 step."""
-    left, right, top, bottom = 64, 16, 12, 28
+def _frame(data: Sequence[Datum], chart_id: str, title: str, desc: str, width: int, height: int,
+           margins: tuple[int, int, int, int], axis_format: Callable[[int], str]
+           ) -> tuple[list[str], float, float, int]:
+    """Open a chart and draw its value axis: the SVG parts so far, the plot's width and
+    height inside ``margins`` (left, right, top, bottom), and the axis maximum."""
+    left, right, top, bottom = margins
     plot_width, plot_height = width - left - right, height - top - bottom
     maximum = nice_ceiling(max((max(d.value, 0) for d in data), default=0))
     parts = _open(chart_id, title, desc, width, height)
     _y_axis(parts, top=top, left=left, right=width - right, plot_height=plot_height, maximum=maximum,
             axis_format=axis_format)
+    return parts, plot_width, plot_height, maximum
+
+
+def bar_chart(data: Sequence[Datum], *, chart_id: str, title: str, desc: str, width: int = 720, height: int = 240,
+              axis_format: Callable[[int], str] = str, fill: str = BAR_COLOUR) -> Markup:
+    """Vertical bars, one per datum, on a zero-based axis rounded up to a 1/2/5 step."""
+    left, right, top, bottom = 64, 16, 12, 28
+    parts, plot_width, plot_height, maximum = _frame(data, chart_id, title, desc, width, height,
+                                                     (left, right, top, bottom), axis_format)
     slot = plot_width / max(len(data), 1)
     bar_width = max(1.0, slot * 0.72)
     centres = []
@@ -131,11 +142,8 @@ def line_chart(data: Sequence[Datum], *, chart_id: str, title: str, desc: str, w
                axis_format: Callable[[int], str] = str, stroke: str = LINE_COLOUR) -> Markup:
     """A line through the data with a marked point each (days with no value sit on zero)."""
     left, right, top, bottom = 64, 28, 12, 28
-    plot_width, plot_height = width - left - right, height - top - bottom
-    maximum = nice_ceiling(max((max(d.value, 0) for d in data), default=0))
-    parts = _open(chart_id, title, desc, width, height)
-    _y_axis(parts, top=top, left=left, right=width - right, plot_height=plot_height, maximum=maximum,
-            axis_format=axis_format)
+    parts, plot_width, plot_height, maximum = _frame(data, chart_id, title, desc, width, height,
+                                                     (left, right, top, bottom), axis_format)
     step = plot_width / max(len(data) - 1, 1)
     points = [(left + step * index if len(data) > 1 else left + plot_width / 2,
                top + plot_height - plot_height * max(d.value, 0) / maximum) for index, d in enumerate(data)]
