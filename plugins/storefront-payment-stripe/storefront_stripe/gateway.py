@@ -134,6 +134,17 @@ def _header(headers, name: str) -> str:
     return next((value for key, value in headers.items() if key.lower() == name.lower()), "")
 
 
+def _refused_before_asking(payment: PaymentRef, amount: Money, no_amount: str, not_stripe: str
+                           ) -> PaymentResult | None:
+    """A failed result, without asking Stripe, for a non-positive amount or a payment with
+    no PaymentIntent of ours; None when Stripe may be asked."""
+    if amount.minor <= 0:
+        return _failed(amount, payment.psp_reference, no_amount)
+    if not INTENT_ID.fullmatch(payment.psp_reference or ""):
+        return _failed(amount, payment.psp_reference, not_stripe)
+    return None
+
+
 def _failed(amount: Money, reference: str, message: str) -> PaymentResult:
     return PaymentResult("failed", amount, reference, message=message)
 
@@ -230,10 +241,10 @@ class StripeGateway:
 
     def capture(self, payment: PaymentRef, amount: Money) -> PaymentResult:
         """Capture an authorised intent (capture mode "manual")."""
-        if amount.minor <= 0:
-            return _failed(amount, payment.psp_reference, "Nothing to capture.")
-        if not INTENT_ID.fullmatch(payment.psp_reference or ""):
-            return _failed(amount, payment.psp_reference, "This payment was never started with Stripe.")
+        refused = _refused_before_asking(payment, amount, "Nothing to capture.",
+                                         "This payment was never started with Stripe.")
+        if refused:
+            return refused
         api = client(get_settings(NAME))
         try:
             intent = api.v1.payment_intents.capture(payment.psp_reference, params={"amount_to_capture": amount.minor},
@@ -250,10 +261,10 @@ class StripeGateway:
 
     def refund(self, payment: PaymentRef, amount: Money) -> PaymentResult:
         """Refund part or all of a paid intent."""
-        if amount.minor <= 0:
-            return _failed(amount, payment.psp_reference, "Nothing to refund.")
-        if not INTENT_ID.fullmatch(payment.psp_reference or ""):
-            return _failed(amount, payment.psp_reference, "This payment was never taken by Stripe.")
+        refused = _refused_before_asking(payment, amount, "Nothing to refund.",
+                                         "This payment was never taken by Stripe.")
+        if refused:
+            return refused
         api = client(get_settings(NAME))
         try:
             refund = api.v1.refunds.create(params={"payment_intent": payment.psp_reference, "amount": amount.minor},
