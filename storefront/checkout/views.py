@@ -121,20 +121,27 @@ def address():
 # --- shipping ---------------------------------------------------------------------------------------
 
 
-@bp.route("/checkout/shipping", methods=["GET", "POST"])
-def shipping():
-    state = _state("shipping")
+def _choice_step(step: str, field: str, choose, next_endpoint: str, *, with_gateways: bool):
+    """A step where the shopper picks one offered option (``field`` of the form): saved
+    through ``choose(cart, user, value)``, then on to ``next_endpoint``; a refused choice
+    shows the page again with the message and a 4xx."""
+    state = _state(step, with_gateways=with_gateways)
     status = 200
     if request.method == "POST":
         try:
-            services.choose_shipping(state.cart, _user(), request.form.get("quote_id", ""))
+            choose(state.cart, _user(), request.form.get(field, ""))
         except StorefrontError as error:
             flash(error.message, "error")
-            status = 400
-            state = services.checkout_state(state.cart, _user(), with_gateways=False)
+            status = error.status if 400 <= error.status < 500 else 400
+            state = services.checkout_state(state.cart, _user(), with_gateways=with_gateways)
         else:
-            return redirect(url_for("checkout.payment"))
-    return _page("checkout/shipping.html", state, "shipping", status)
+            return redirect(url_for(next_endpoint))
+    return _page(f"checkout/{step}.html", state, step, status)
+
+
+@bp.route("/checkout/shipping", methods=["GET", "POST"])
+def shipping():
+    return _choice_step("shipping", "quote_id", services.choose_shipping, "checkout.payment", with_gateways=False)
 
 
 # --- payment ----------------------------------------------------------------------------------------
@@ -142,18 +149,7 @@ def shipping():
 
 @bp.route("/checkout/payment", methods=["GET", "POST"])
 def payment():
-    state = _state("payment", with_gateways=True)
-    status = 200
-    if request.method == "POST":
-        try:
-            services.choose_payment(state.cart, _user(), request.form.get("gateway_id", ""))
-        except StorefrontError as error:
-            flash(error.message, "error")
-            status = error.status if 400 <= error.status < 500 else 400
-            state = services.checkout_state(state.cart, _user())
-        else:
-            return redirect(url_for("checkout.review"))
-    return _page("checkout/payment.html", state, "payment", status)
+    return _choice_step("payment", "gateway_id", services.choose_payment, "checkout.review", with_gateways=True)
 
 
 # --- review and place ---------------------------------------------------------------------------------
