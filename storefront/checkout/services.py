@@ -230,9 +230,10 @@ def use_saved_address(cart: Cart, user, address_id: object) -> None:
     set_address(cart, {name: getattr(address, name) or "" for name in addresses.FIELDS}, user=user)
 
 
-def choose_shipping(cart: Cart, user, quote_id: object) -> ShippingQuote:
-    """Shipping step: store the id of one of the quotes offered right now."""
-    state = checkout_state(cart, user, with_gateways=False, commit=False)
+def choose_shipping(cart: Cart, user, quote_id: object, *, state: CheckoutState | None = None) -> ShippingQuote:
+    """Shipping step: store the id of one of the quotes offered right now (those of
+    ``state`` when the caller has just computed it: shipping plugins may ask a carrier)."""
+    state = state or checkout_state(cart, user, with_gateways=False, commit=False)
     quote = find_quote(state.quotes, str(quote_id or "")[:100])
     if quote is None:
         db.session.commit()
@@ -244,9 +245,10 @@ def choose_shipping(cart: Cart, user, quote_id: object) -> ShippingQuote:
     return quote
 
 
-def choose_payment(cart: Cart, user, gateway_id: object) -> None:
-    """Payment step: store the id of one of the gateways available for this order."""
-    state = checkout_state(cart, user, commit=False)
+def choose_payment(cart: Cart, user, gateway_id: object, *, state: CheckoutState | None = None) -> None:
+    """Payment step: store the id of one of the gateways available for this order (those
+    of ``state``, with its gateways, when the caller has just computed it)."""
+    state = state or checkout_state(cart, user, commit=False)
     wanted = str(gateway_id or "")[:64]
     if not any(gateway.id == wanted for gateway in state.gateways):
         db.session.commit()

@@ -129,7 +129,7 @@ def _choice_step(step: str, field: str, choose, next_endpoint: str, *, with_gate
     status = 200
     if request.method == "POST":
         try:
-            choose(state.cart, _user(), request.form.get(field, ""))
+            choose(state.cart, _user(), request.form.get(field, ""), state=state)
         except StorefrontError as error:
             flash(error.message, "error")
             status = error.status if 400 <= error.status < 500 else 400

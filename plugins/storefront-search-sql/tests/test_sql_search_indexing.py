@@ -6,7 +6,7 @@ import storefront_search_sql
 from storefront.catalog import services
 from storefront.extensions import db
 from storefront.plugins import SearchQuery, load_product_documents
-from storefront.plugins.conformance import backends_from, check_search_plugin
+from storefront.plugins.conformance import check_search_plugin
 from storefront_search_sql.tables import documents
 
 
