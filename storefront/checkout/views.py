@@ -133,7 +133,6 @@ def _choice_step(step: str, field: str, choose, next_endpoint: str, *, with_gate
         except StorefrontError as error:
             flash(error.message, "error")
             status = error.status if 400 <= error.status < 500 else 400
-            state = services.checkout_state(state.cart, _user(), with_gateways=with_gateways)
         else:
             return redirect(url_for(next_endpoint))
     return _page(f"checkout/{step}.html", state, step, status)
