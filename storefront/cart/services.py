@@ -87,11 +87,6 @@ def variant_label(variant: Variant) -> str:
     return f"{title} ({options})" if options else title
 
 
-def options_text(variant: Variant) -> str:
-    """"Size: M, Colour: Blue" — snapshotted on order lines."""
-    return ", ".join(f"{str(name).capitalize()}: {value}" for name, value in (variant.options or {}).items())
-
-
 def is_buyable(variant: Variant | None, currency: str) -> bool:
     return (variant is not None and variant.active and variant.product is not None
             and variant.product.status == "active" and variant.currency == currency)

@@ -180,6 +180,7 @@ def price_cart(cart, *, shipping_quote: ShippingQuote | None = None, coupon=None
 
 
 def _options_text(options: dict | None) -> str:
+    """"Size: M, Colour: Blue" — snapshotted on order lines."""
     return ", ".join(f"{str(name).capitalize()}: {value}" for name, value in (options or {}).items())
 
 

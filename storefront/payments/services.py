@@ -126,22 +126,18 @@ def new_payment_id() -> str:
     return "pay_" + secrets.token_urlsafe(18)
 
 
-def order_payments(order: Order) -> list[Payment]:
-    """Every payment attempt of ``order``, oldest first (for the order's timeline)."""
-    return list(db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)))
-
-
-def latest_payment(order: Order) -> Payment | None:
-    """The order's most recent payment attempt, whatever its status."""
-    return db.session.scalars(select(Payment).where(Payment.order_id == order.id)
-                              .order_by(Payment.id.desc()).limit(1)).first()
+def latest_payment(order: Order, status: str | None = None) -> Payment | None:
+    """The order's most recent payment attempt (in ``status``, when given)."""
+    query = select(Payment).where(Payment.order_id == order.id)
+    if status is not None:
+        query = query.where(Payment.status == status)
+    return db.session.scalars(query.order_by(Payment.id.desc()).limit(1)).first()
 
 
 def payment_awaiting_capture(order: Order) -> Payment | None:
     """The order's authorised payment (authorise-then-capture gateways), if any: staff
     capture it with :func:`capture_payment`; the shopper has nothing left to do."""
-    return db.session.scalars(select(Payment).where(Payment.order_id == order.id, Payment.status == "authorized")
-                              .order_by(Payment.id.desc()).limit(1)).first()
+    return latest_payment(order, "authorized")
 
 
 def payment_ref(payment: Payment, idempotency_key: str = "") -> PaymentRef:
