@@ -264,6 +264,7 @@ def mark_paid(order_id: int, *, payment=None, actor=None, amount: Money | None =
     if not isinstance(amount, Money) or amount.currency != order.currency or amount.minor <= 0:
         raise InvalidInput(f"The paid amount must be a positive amount in {order.currency}.")
     now = utcnow()
+    _lock_order_row(order_id)
     result = db.session.execute(
         update(Order).where(Order.id == order_id, Order.status.in_(st.sources_for(st.PAID)))
         .values(status=st.PAID, paid_at=now, paid_minor=amount.minor, updated_at=now)
@@ -289,12 +290,24 @@ def mark_paid(order_id: int, *, payment=None, actor=None, amount: Money | None =
 # --- cancellation ------------------------------------------------------------------------------------
 
 
+def _lock_order_row(order_id: int) -> None:
+    """Take the order's row lock by primary key before a status UPDATE.
+
+    ``UPDATE … WHERE id = :id AND status IN (…)`` may be run through the status index
+    (MariaDB's choice on a small table), locking index entries before the row: two such
+    UPDATEs of one order then deadlocked under load (the payment-racing-cancellation and
+    concurrent mark-paid tests). Waiting on the row first leaves nothing to cross. Locks
+    already held — a payment row taken by the payments service — keep their order."""
+    db.session.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+
+
 def _move_once(order: Order, old_status: str, new_status: str, *guards: ColumnElement[bool], done: str,
                **values: Any) -> None:
     """Move ``order`` from ``old_status`` (the status this call read and checked) to
     ``new_status`` with one conditional UPDATE that also requires ``guards``, setting
     ``values`` too; then refresh it. When another transaction changed the order first,
     roll back and raise :class:`InvalidTransition` ("… nothing was ``done``")."""
+    _lock_order_row(order.id)
     result = db.session.execute(
         update(Order).where(Order.id == order.id, Order.status == old_status, *guards)
         .values(status=new_status, updated_at=utcnow(), **values)
